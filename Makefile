@@ -1,0 +1,40 @@
+# The README's two commands: `make run` and `make test`. Everything else they need is here.
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run test test-fast lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/civicgrid migrate --no-input
+	$(BIN)/civicgrid demo
+	$(BIN)/civicgrid collectstatic --no-input --verbosity 0
+	$(BIN)/civicgrid runserver $(HOST):$(PORT) --noreload & \
+	  CIVICGRID_WORKER=1 $(BIN)/civicgrid db_worker --no-reload --interval 1 ; kill %1
+
+test: install
+	$(BIN)/ruff check src bench
+	$(BIN)/mypy src
+	$(BIN)/python -m pytest -q -p no:randomly
+
+lint: install
+	$(BIN)/ruff check src bench
+	$(BIN)/ruff format --check src bench
+	$(BIN)/mypy src
+
+bench: install
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,22 @@
+"""Reads on the audit trail (kept in accounts, which knows roles; core knows none): only roles holding VIEW_AUDIT (the auditor) read it, across all scopes."""
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from civicgrid.accounts.roles import Action
+from civicgrid.core.models import AuditEvent
+
+
+def audit_event_list(*, actor: Any, action: str = "", user: str = "", object_type: str = "") -> QuerySet[AuditEvent]:
+    """Audit events, newest first, filtered; empty for actors without VIEW_AUDIT."""
+    if actor is None or not actor.is_authenticated or not actor.can(Action.VIEW_AUDIT):
+        return AuditEvent.objects.none()
+    queryset = AuditEvent.objects.all()
+    if action:
+        queryset = queryset.filter(action=action)
+    if user:
+        queryset = queryset.filter(actor_username=user)
+    if object_type:
+        queryset = queryset.filter(object_type=object_type)
+    return queryset

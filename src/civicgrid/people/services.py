@@ -1,0 +1,134 @@
+"""Writes on the person registry. Identity facts come from the ID number (GB 11643-1999)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from civicgrid.accounts.roles import Action
+from civicgrid.core import audit, idnumber
+from civicgrid.core.errors import ApplicationError
+from civicgrid.core.models import AuditAction
+from civicgrid.people.models import Person
+from civicgrid.people.policies import person_policy
+from civicgrid.territory.models import Node
+from civicgrid.territory.policies import node_policy
+
+PHONE_PATTERN = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
+
+
+def normalise_phone(raw: str) -> str:
+    """Strip spaces and dashes of a mobile number; raise ApplicationError if it is no phone number."""
+    text = re.sub(r"[\s]", "", str(raw or ""))
+    if not text:
+        return ""
+    if text.startswith("+86"):
+        text = text[3:]
+    if not PHONE_PATTERN.match(text):
+        raise ApplicationError(f"联系电话格式不正确：{text[:3]}… (invalid phone number)")
+    return text
+
+
+def check_identity(
+    raw_id: object, *, sex: str | None = None, birth_date: dt.date | None = None
+) -> idnumber.IdNumber:
+    """Validate an ID number and check declared sex and birth date against it."""
+    try:
+        parsed = idnumber.parse(raw_id, today=timezone.localdate())
+    except idnumber.InvalidIdNumber as exc:
+        raise ApplicationError(str(exc)) from exc
+    if sex and sex != parsed.sex:
+        raise ApplicationError("性别与身份证号不符 (sex does not match the ID number)")
+    if birth_date and birth_date != parsed.birth_date:
+        raise ApplicationError("出生日期与身份证号不符 (birth date does not match the ID number)")
+    return parsed
+
+
+def _check_node(actor: Any, node: Node) -> None:
+    if actor is not None and not node_policy.viewable(actor).filter(pk=node.pk).exists():
+        raise ApplicationError("所属网格不在您的数据范围内 (node outside your scope)")
+
+
+def person_create(
+    *, actor: Any, id_number: str, name: str, address_node: Node, phone: str = "", address: str = "",
+    sex: str | None = None, birth_date: dt.date | None = None,
+) -> Person:
+    """Register a resident; sex and birth date are derived from (and checked against) the ID number."""
+    if actor is not None and not actor.can(Action.MANAGE_PEOPLE):
+        raise ApplicationError("无权登记人员 (no permission)")
+    parsed = check_identity(id_number, sex=sex, birth_date=birth_date)
+    if not name.strip():
+        raise ApplicationError("姓名不能为空 (name is required)")
+    _check_node(actor, address_node)
+    with transaction.atomic():
+        if Person.objects.filter(id_number=parsed.value).exists():
+            raise ApplicationError("该身份证号已在人员库中 (this ID number is already registered)")
+        person = Person.objects.create(
+            id_number=parsed.value, name=name.strip(), sex=parsed.sex, birth_date=parsed.birth_date,
+            phone=normalise_phone(phone), address_node=address_node, scope_path=address_node.path,
+            address=address.strip(),
+        )
+        audit.record(actor=actor, action=AuditAction.CREATE, instance=person, after=audit.snapshot(person))
+    return person
+
+
+def person_update(
+    *, actor: Any, person: Person, name: str | None = None, phone: str | None = None,
+    address: str | None = None, address_node: Node | None = None,
+) -> Person:
+    """Change a resident's contact and address facts (the ID number itself never changes)."""
+    if actor is not None:
+        person = person_policy.get_changeable(actor, person.pk)
+    if address_node is not None:
+        _check_node(actor, address_node)
+    with transaction.atomic():
+        person = Person.objects.select_for_update().get(pk=person.pk)
+        before = audit.snapshot(person)
+        if name is not None:
+            if not name.strip():
+                raise ApplicationError("姓名不能为空 (name is required)")
+            person.name = name.strip()
+        if phone is not None:
+            person.phone = normalise_phone(phone)
+        if address is not None:
+            person.address = address.strip()
+        if address_node is not None:
+            person.address_node = address_node
+            person.scope_path = address_node.path
+        person.save()
+        old, new = audit.changed(before, audit.snapshot(person))
+        if new:
+            audit.record(actor=actor, action=AuditAction.UPDATE, instance=person, before=old, after=new)
+    return person
+
+
+def person_delete(*, actor: Any, person: Person, reason: str) -> Person:
+    """Soft-delete with a reason (R29); the row is hidden from lists and purged after retention."""
+    if not reason.strip():
+        raise ApplicationError("删除须填写原因 (a reason is required)")
+    if actor is not None:
+        person = person_policy.get_changeable(actor, person.pk)
+    with transaction.atomic():
+        Person.objects.filter(pk=person.pk).update(deleted_at=timezone.now(), deleted_reason=reason.strip()[:200])
+        person.refresh_from_db()
+        audit.record(actor=actor, action=AuditAction.DELETE, instance=person, reason=reason.strip())
+    return person
+
+
+def person_unmask(*, actor: Any, person: Person, reason: str) -> dict[str, str]:
+    """Full ID number and phone for an actor whose role allows it, with a reason; always logged (R14).
+    Minors' data needs the extra VIEW_MINOR permission (R27)."""
+    if not actor.can(Action.UNMASK) or (person.is_minor and not actor.can(Action.VIEW_MINOR)):
+        audit.record(
+            actor=actor, action=AuditAction.VIEW_SENSITIVE, instance=person, success=False, reason=reason[:200]
+        )
+        raise PermissionError("no permission to view full personal information")
+    if not reason.strip():
+        raise ApplicationError("查看完整信息须填写事由 (a reason is required)")
+    person = person_policy.get_viewable(actor, person.pk)
+    audit.record(actor=actor, action=AuditAction.VIEW_SENSITIVE, instance=person, reason=reason.strip())
+    return {"id_number": person.id_number, "phone": person.phone}

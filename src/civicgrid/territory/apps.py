@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class TerritoryConfig(AppConfig):
+    name = "civicgrid.territory"
+    label = "territory"
+    verbose_name = _("网格与包干责任")
+
+    def ready(self) -> None:
+        from civicgrid.territory import policies  # noqa: F401  (registers the scope policies)
