@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "civicgrid.people",
     "civicgrid.ingest",
     "civicgrid.web",
+    "civicgrid.demo",
 ]
 
 MIDDLEWARE = [
