@@ -1,7 +1,7 @@
 """Accounts: one per named person, each with one role. The data scope (which territory) is
 granted in the territory app; accounts know no grid."""
 
-from django.contrib.auth.models import AbstractUser, UserManager
+from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -22,7 +22,6 @@ class User(AbstractUser):
     display_name = models.CharField(_("姓名"), max_length=50, blank=True)
     department = models.CharField(_("所属部门"), max_length=50, blank=True)
 
-    objects = UserManager()
 
     class Meta:
         verbose_name = _("账号")

@@ -24,7 +24,7 @@ def safe_cell_value(value: Any) -> Any:
         return ""
     if isinstance(value, bool):
         return "是" if value else "否"
-    if isinstance(value, int | float) or isinstance(value, dt.date | dt.datetime):
+    if isinstance(value, int | float | dt.date | dt.datetime):
         if isinstance(value, dt.datetime) and value.tzinfo is not None:
             return value.astimezone().replace(tzinfo=None)
         return value

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.db.models import Q, QuerySet
 from django.http import Http404
@@ -90,14 +91,14 @@ class ScopePolicy(Generic[M]):
         """One row the actor may read; missing and out-of-scope are the same 404."""
         try:
             return self.viewable(actor, queryset).get(pk=pk)
-        except (self.model.DoesNotExist, ValueError, TypeError) as exc:
+        except (ObjectDoesNotExist, ValueError, TypeError) as exc:
             raise Http404 from exc
 
     def get_changeable(self, actor: Any, pk: Any, queryset: QuerySet[M] | None = None) -> M:
         """One row the actor may modify; missing and out-of-scope are the same 404."""
         try:
             return self.changeable(actor, queryset).get(pk=pk)
-        except (self.model.DoesNotExist, ValueError, TypeError) as exc:
+        except (ObjectDoesNotExist, ValueError, TypeError) as exc:
             raise Http404 from exc
 
 

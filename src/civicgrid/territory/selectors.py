@@ -90,7 +90,7 @@ def coverage_gaps(*, actor: Any, root: Node | None = None, on: dt.date | None = 
     covered = Q()
     for kind, role in REQUIRED_ROLE_BY_KIND.items():
         holder = Assignment.objects.filter(_current_on(day), node=OuterRef("pk"), role=role, is_primary=True)
-        covered |= Q(kind=kind) & Exists(holder)
+        covered |= Q(Q(kind=kind), Exists(holder))
     return queryset.exclude(covered).order_by("path")
 
 

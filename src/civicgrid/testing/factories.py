@@ -14,7 +14,7 @@ from civicgrid.people.models import Person
 from civicgrid.territory.models import Grant, Node
 
 _sequence = itertools.count(1)
-PASSWORD = "Civic-grid-2026"
+PASSWORD = "Civic-grid-2026"  # noqa: S105 - test accounts only
 
 
 def make_id_number(birth_date: dt.date = dt.date(1980, 5, 17), region: str = "371502", sex: str = "M") -> str:
@@ -56,7 +56,7 @@ def person(address_node: Node, name: str = "王建国", **kwargs: object) -> Per
 
 def user_with_scope(role: str, *nodes: Node, username: str | None = None) -> User:
     """An account of a role with data-scope grants on the given nodes."""
-    user = UserFactory(role=role, **({"username": username} if username else {}))
+    user: User = UserFactory(role=role, **({"username": username} if username else {}))  # type: ignore[assignment]
     for granted in nodes:
         Grant.objects.get_or_create(user=user, node=granted)
     return user

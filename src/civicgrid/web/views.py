@@ -6,8 +6,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from civicgrid.accounts.roles import Action
-from civicgrid.core.models import AuditAction
 from civicgrid.accounts.selectors import audit_event_list
+from civicgrid.core.models import AuditAction
 from civicgrid.territory.selectors import coverage_summary, node_roots
 from civicgrid.web.permissions import querystring_without_page, requires
 
