@@ -108,6 +108,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked.html"
 AXES_SENSITIVE_PARAMETERS = ["password"]
+AXES_VERBOSE = False
 
 # Sessions: absolute lifetime 8 h, idle timeout 30 min enforced by SessionTimeoutMiddleware (R4).
 SESSION_COOKIE_AGE = 8 * 60 * 60
