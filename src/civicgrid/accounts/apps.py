@@ -8,4 +8,4 @@ class AccountsConfig(AppConfig):
     verbose_name = _("账号与权限")
 
     def ready(self) -> None:
-        from civicgrid.accounts import signals  # noqa: F401  (login/logout audit hooks)
+        from civicgrid.accounts import checks, signals  # noqa: F401  (system checks; login/logout audit hooks)
