@@ -5,6 +5,7 @@ import re
 
 ID_PATTERN = re.compile(r"(?<!\d)(\d{6})(\d{8})(\d{3}[\dXx])(?!\d)|(?<!\d)\d{15}(?!\d)")
 PHONE_PATTERN = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
+_FORMATTER = logging.Formatter()
 
 
 def redact(text: str) -> str:
@@ -14,7 +15,7 @@ def redact(text: str) -> str:
 
 
 class RedactPersonalInformationFilter(logging.Filter):
-    """Logging filter that rewrites each record's message with ID and phone numbers masked."""
+    """Logging filter that rewrites each record's message, traceback and stack with ID and phone numbers masked."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
@@ -22,4 +23,12 @@ class RedactPersonalInformationFilter(logging.Filter):
         if redacted != message:
             record.msg = redacted
             record.args = None
+        # A traceback repeats the exception's message (often the offending value): format it once here,
+        # redacted, and formatters reuse the cached exc_text instead of formatting the raw exception.
+        if record.exc_info and not record.exc_text:
+            record.exc_text = _FORMATTER.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
         return True
