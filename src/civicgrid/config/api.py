@@ -1,8 +1,19 @@
-"""The OpenAPI-described REST API. Session authentication with CSRF; every handler is scoped."""
+"""The OpenAPI-described REST API. Session authentication with CSRF; every handler is scoped.
 
+Errors have one shape, `{"detail": ...}`: 401 not signed in, 403 the role lacks the action (or CSRF
+failed), 404 missing or outside the data scope (the same answer), 400 a business rule refused the
+request (ApplicationError, message shown as is), 422 malformed input."""
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
 from django.urls import path
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.security import django_auth
+
+from civicgrid.core.errors import ApplicationError
+from civicgrid.people.api import router as people_router
+from civicgrid.territory.api import router as territory_router
 
 api = NinjaAPI(
     title="civicgrid API",
@@ -11,5 +22,28 @@ api = NinjaAPI(
     auth=django_auth,
     urls_namespace="api",
 )
+
+
+@api.exception_handler(ApplicationError)
+def application_error(request: HttpRequest, exc: ApplicationError) -> HttpResponse:
+    return api.create_response(request, {"detail": exc.message}, status=400)
+
+
+@api.exception_handler(PermissionDenied)
+def permission_denied(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+    return api.create_response(request, {"detail": _("无权执行该操作。")}, status=403)
+
+
+@api.exception_handler(PermissionError)
+def permission_error(request: HttpRequest, exc: PermissionError) -> HttpResponse:
+    return api.create_response(request, {"detail": _("无权执行该操作。")}, status=403)
+
+
+api.add_router("/territory", territory_router)
+api.add_router("/people", people_router)
+
+# The import framework's router (civicgrid.ingest.api, built by its own engineer); mount it once it exists:
+# from civicgrid.ingest.api import router as ingest_router
+# api.add_router("/imports/", ingest_router)
 
 urlpatterns = [path("", api.urls)]

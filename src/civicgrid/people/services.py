@@ -19,6 +19,7 @@ from civicgrid.territory.models import Node
 from civicgrid.territory.policies import node_policy
 
 PHONE_PATTERN = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
+MOBILE_PATTERN = re.compile(r"1[3-9]\d{9}")
 
 
 def normalise_phone(raw: str) -> str:
@@ -28,6 +29,9 @@ def normalise_phone(raw: str) -> str:
         return ""
     if text.startswith("+86"):
         text = text[3:]
+    if MOBILE_PATTERN.fullmatch(text.replace("-", "")):
+        # The docstring's promise: 139-0000-1111 is a mobile number written with dashes.
+        return text.replace("-", "")
     if not PHONE_PATTERN.match(text):
         raise ApplicationError(f"联系电话格式不正确：{text[:3]}… (invalid phone number)")
     return text

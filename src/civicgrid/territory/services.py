@@ -14,7 +14,14 @@ from civicgrid.core import audit
 from civicgrid.core.errors import ApplicationError
 from civicgrid.core.models import AuditAction
 from civicgrid.territory.geometry import bounding_box, parse_geometry
-from civicgrid.territory.models import ALLOWED_PARENT_KINDS, Assignment, Grant, Node, NodeKind
+from civicgrid.territory.models import (
+    ALLOWED_PARENT_KINDS,
+    Assignment,
+    Grant,
+    Node,
+    NodeKind,
+    ResponsibilityRole,
+)
 from civicgrid.territory.policies import assignment_policy, node_policy
 from civicgrid.territory.scoping import forget_scope
 
@@ -101,6 +108,8 @@ def assignment_start(
 ) -> Assignment:
     """Make a person responsible for a node in a role from a date; a current primary holder of the
     same node and role is ended on that date, so history is kept and there is one current primary."""
+    if role not in ResponsibilityRole.values:
+        raise ApplicationError(f"未知的包干角色：{role} (unknown responsibility role)")
     if actor is not None and not node_policy.viewable(actor).filter(pk=node.pk).exists():
         raise ApplicationError("无权在该节点安排责任人 (node outside your scope)")
     if actor is not None and not actor.can(assignment_policy.change_action):
@@ -138,13 +147,18 @@ def assignment_start(
 
 def assignment_end(*, actor: Any, assignment: Assignment, valid_to: dt.date) -> Assignment:
     """End an assignment on a date (exclusive); the row stays as history."""
+    if assignment.valid_to is not None:
+        # Re-ending would silently rewrite history (the period another holder may already continue).
+        raise ApplicationError(f"该包干责任已于 {assignment.valid_to} 终止 (the assignment has already ended)")
     if valid_to <= assignment.valid_from:
         raise ApplicationError("终止日期须晚于起始日期 (end must be after start)")
     if actor is not None and not assignment_policy.changeable(actor).filter(pk=assignment.pk).exists():
         raise ApplicationError("无权修改该包干责任 (no permission)")
     with transaction.atomic():
         before = audit.snapshot(assignment, fields=["valid_to"])
-        Assignment.objects.filter(pk=assignment.pk).update(valid_to=valid_to)
+        ended = Assignment.objects.filter(pk=assignment.pk, valid_to__isnull=True).update(valid_to=valid_to)
+        if not ended:  # someone else ended it since it was read
+            raise ApplicationError("该包干责任已终止 (the assignment has already ended)")
         assignment.valid_to = valid_to
         audit.record(
             actor=actor, action=AuditAction.UPDATE, instance=assignment, before=before,
