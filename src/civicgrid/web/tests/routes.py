@@ -6,6 +6,8 @@ tests iterate over this, so a page added later is covered without anyone remembe
 from __future__ import annotations
 
 import json
+import re
+import uuid
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -24,6 +26,7 @@ class Route:
     name: str  # namespaced URL name, e.g. "people:detail", "api:get_person"
     route: str  # e.g. "people/<int:pk>/"
     args: tuple[str, ...]  # URL keyword arguments
+    converters: tuple[str, ...]  # their converter classes, e.g. ("IntConverter",)
     is_api: bool
     api_method: str | None  # for an API operation: the one HTTP method it answers
     required_action: Action | None
@@ -49,13 +52,16 @@ def _ninja_operation(callback: Any, url_name: str) -> Any | None:
     return None
 
 
-def _walk(resolver: URLResolver, prefix: str, namespace: str | None, args: tuple[str, ...]) -> list[Route]:
+def _walk(
+    resolver: URLResolver, prefix: str, namespace: str | None, args: tuple[tuple[str, str], ...]
+) -> list[Route]:
     routes: list[Route] = []
     for pattern in resolver.url_patterns:
-        converters = tuple(getattr(pattern.pattern, "converters", {}) or ())
+        found = getattr(pattern.pattern, "converters", {}) or {}
+        here = args + tuple((name, type(converter).__name__) for name, converter in found.items())
         if isinstance(pattern, URLResolver):
             inner = ":".join(part for part in (namespace, pattern.namespace) if part) or None
-            routes.extend(_walk(pattern, prefix + str(pattern.pattern), inner, args + converters))
+            routes.extend(_walk(pattern, prefix + str(pattern.pattern), inner, here))
             continue
         assert isinstance(pattern, URLPattern)
         name = f"{namespace}:{pattern.name}" if namespace and pattern.name else (pattern.name or "")
@@ -74,7 +80,8 @@ def _walk(resolver: URLResolver, prefix: str, namespace: str | None, args: tuple
             Route(
                 name=name,
                 route=prefix + str(pattern.pattern),
-                args=args + converters,
+                args=tuple(name for name, _ in here),
+                converters=tuple(converter for _, converter in here),
                 is_api=operation is not None,
                 api_method=api_method,
                 required_action=Action(action) if action else None,
@@ -101,12 +108,14 @@ class Entry:
     ok: int = 200
     query: dict[str, Any] = field(default_factory=dict)
     body: dict[str, Any] | None = None
+    kwargs: dict[str, Any] | None = None  # explicit URL arguments (may hold placeholders)
+    denied_in: int = 403  # in scope, for a role that passes the view's gate but is not in `allow`
     unscoped: bool = False  # read across all scopes by design (the audit trail)
 
     @property
     def placeholders(self) -> set[str]:
-        text = json.dumps([self.query, self.body])
-        return {kind for kind in ("node", "person", "assignment") if "{" + kind + "}" in text}
+        text = json.dumps([self.query, self.body, self.kwargs])
+        return set(re.findall(r'"\{(\w+)\}"', text))
 
     @property
     def scoped(self) -> bool:
@@ -138,6 +147,8 @@ def matrix() -> Matrix:
             ok=int(raw.get("ok", 200)),
             query=dict(raw.get("query") or {}),
             body=raw.get("body"),
+            kwargs=raw.get("kwargs"),
+            denied_in=int(raw.get("denied_in", 403)),
             unscoped=bool(raw.get("unscoped", False)),
         )
     return Matrix(frozenset(data["public"]), frozenset(data["signed_in"]), entries)
@@ -154,9 +165,22 @@ def fill(value: Any, objects: dict[str, int]) -> Any:
     return value
 
 
-def url_for(route: Route, object_id: int | None) -> str:
-    """The path of a route, with every URL argument set to the object's id."""
+SAMPLE_VALUES = {
+    "IntConverter": 1, "StringConverter": "x", "SlugConverter": "x", "PathConverter": "x",
+    "UUIDConverter": uuid.UUID(int=1),
+}
+
+
+def url_for(route: Route, ids: dict[str, Any] | None = None) -> str:
+    """The path of a route: URL arguments from the matrix entry (`kwargs`, or every argument set to the
+    id of its `object`), else a sample value per converter (routes not yet in the matrix)."""
     if not route.args:
         return reverse(route.name)
-    assert object_id is not None, f"{route.name} takes {route.args}: give it an `object` in security_matrix.yaml"
-    return reverse(route.name, kwargs=dict.fromkeys(route.args, object_id))
+    entry = matrix().routes.get(route.name)
+    ids = ids or {}
+    if entry is not None and entry.kwargs is not None:
+        return reverse(route.name, kwargs=fill(entry.kwargs, ids))
+    if entry is not None and entry.object is not None and entry.object in ids:
+        return reverse(route.name, kwargs=dict.fromkeys(route.args, ids[entry.object]))
+    samples = {name: SAMPLE_VALUES.get(converter, "1") for name, converter in zip(route.args, route.converters, strict=True)}
+    return reverse(route.name, kwargs=samples)

@@ -48,8 +48,7 @@ def test_no_full_id_or_phone_in_any_page_export_or_api_body(role, matrix_world):
     leaks = []
     for route in GET_ROUTES + SIGNED_IN_ROUTES:
         entry = MATRIX.routes.get(route.name)
-        object_id = inside[entry.object] if entry and entry.object else None
-        response = client.get(url_for(route, object_id), fill(entry.query, inside) if entry else {})
+        response = client.get(url_for(route, inside), fill(entry.query, inside) if entry else {})
         if response.status_code != 200:
             continue
         checked += 1

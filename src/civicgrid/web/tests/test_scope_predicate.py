@@ -42,7 +42,7 @@ def test_every_select_on_a_scoped_table_has_the_path_predicate(route, matrix_wor
     client = matrix_world.client_for(role)
     scoped_tables = _scoped_tables()
     with CaptureQueriesContext(connection) as captured:
-        response = client.get(url_for(route, None), fill(entry.query, matrix_world.ids(inside=True)))
+        response = client.get(url_for(route), fill(entry.query, matrix_world.ids(inside=True)))
     assert response.status_code == 200
     unscoped = []
     touched = set()
