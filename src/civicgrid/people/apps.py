@@ -8,4 +8,5 @@ class PeopleConfig(AppConfig):
     verbose_name = _("人员库")
 
     def ready(self) -> None:
+        import civicgrid.people.import_schema  # noqa: F401  (registers the import schemas)
         from civicgrid.people import policies  # noqa: F401  (registers the scope policy)

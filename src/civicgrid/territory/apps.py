@@ -8,4 +8,5 @@ class TerritoryConfig(AppConfig):
     verbose_name = _("网格与包干责任")
 
     def ready(self) -> None:
+        import civicgrid.territory.import_schema  # noqa: F401  (registers the import schemas)
         from civicgrid.territory import policies  # noqa: F401  (registers the scope policies)

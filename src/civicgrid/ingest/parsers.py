@@ -1,0 +1,183 @@
+"""Cell parsers for import schemas. A parser turns one raw cell (str from CSV; str, float, bool or
+date from a workbook) into a value, or raises ValueError whose message is the 原因 shown in the
+error report. Blank cells never reach a parser."""
+
+from __future__ import annotations
+
+import datetime as dt
+import operator
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from civicgrid.core import idnumber
+
+# Excel keeps 15 significant digits: a longer number typed as a number has already been rounded.
+_EXACT_DIGITS = 10**15
+_SCIENTIFIC = re.compile(r"^[+-]?\d+(\.\d+)?[eE][+-]?\d+$")
+_DATE_PARTS = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?$")
+_DATE_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+_EXCEL_EPOCH = dt.date(1899, 12, 30)
+_BLANK_MARKERS = frozenset({"无", "/", "-", "—", "——", "空"})
+
+TRUE_WORDS = frozenset({"是", "y", "yes", "true", "1", "√", "✓", "✔", "对"})
+FALSE_WORDS = frozenset({"否", "n", "no", "false", "0", "×", "✗", "x", "不是"})
+
+
+def is_blank(value: Any) -> bool:
+    """Empty cell: None, '' or only whitespace."""
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    return False
+
+
+def as_text(value: Any) -> str:
+    """Display text of a cell: integral floats without `.0`, dates in ISO form."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if value.is_integer():
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    return str(value).strip()
+
+
+def text(max_length: int) -> Callable[[Any], str]:
+    """Free text up to a length (numbers are shown as typed, without a trailing `.0`)."""
+
+    def parse(value: Any) -> str:
+        result = value.strip() if type(value) is str else as_text(value)
+        if len(result) > max_length:
+            raise ValueError(f"内容超过{max_length}个字 (longer than {max_length} characters)")
+        return result
+
+    return parse
+
+
+def code(max_length: int = 32) -> Callable[[Any], str]:
+    """An identifier such as a node code: digits typed as a number are accepted only while Excel
+    kept them exactly (fewer than 16 digits)."""
+
+    def parse(value: Any) -> str:
+        if isinstance(value, float):
+            if not value.is_integer() or abs(value) >= _EXACT_DIGITS:
+                raise ValueError(
+                    "编码是数字格式，Excel 已丢失部分数字，请将该列设为文本 (code stored as a number lost digits)"
+                )
+            return str(int(value))
+        result = str(value).strip().replace(" ", "")
+        if _SCIENTIFIC.match(result):
+            raise ValueError("编码是科学计数格式，已丢失部分数字 (code in scientific notation lost digits)")
+        if len(result) > max_length:
+            raise ValueError(f"编码超过{max_length}位 (code longer than {max_length})")
+        return result
+
+    return parse
+
+
+_ID18_TEXT = re.compile(r"^\d{17}[\dX]$")
+# ord(c) * weight summed over the 17 digits exceeds the digit-weighted sum by 48 * sum(weights).
+_ASCII_ZERO_WEIGHT = 48 * sum(idnumber.WEIGHTS)
+
+
+def _valid_id18(text: str) -> bool:
+    """The common case of idnumber.parse, done with C-level loops: a well-formed, valid 18-character
+    number. Anything else goes to idnumber.parse, which is the authority and says what is wrong."""
+    if not _ID18_TEXT.match(text) or int(text[:2]) not in idnumber.PROVINCE_CODES:
+        return False
+    checksum = (sum(map(operator.mul, text[:17].encode(), idnumber.WEIGHTS)) - _ASCII_ZERO_WEIGHT) % 11
+    if idnumber.CHECK_CHARS[checksum] != text[17]:
+        return False
+    year = int(text[6:10])
+    try:
+        birth = dt.date(year, int(text[10:12]), int(text[12:14]))
+    except ValueError:
+        return False
+    return year >= 1880 and birth <= dt.date.today()  # noqa: DTZ011 - as idnumber.parse does
+
+
+def id_number(value: Any) -> str:
+    """A resident ID number (GB 11643-1999) as 18 characters; numeric cells are refused because Excel
+    has already rounded them, 15-digit numbers are upgraded."""
+    if type(value) is str:
+        text = value.strip()
+        if _valid_id18(text):
+            return text
+        if _SCIENTIFIC.match(text):
+            # A CSV saved from a numeric Excel column: "3.71502E+17" is as lost as the float itself.
+            value = float(text)
+    return idnumber.parse(value).value
+
+
+def date(value: Any) -> dt.date:
+    """A calendar date from a date cell, an Excel serial number, or text such as 2020-01-31,
+    2020/1/31, 2020.1.31, 2020年1月31日 or 20200131."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, float | int) and not isinstance(value, bool):
+        number = float(value)
+        if number.is_integer() and 19000101 <= number <= 29991231:
+            return date(str(int(number)))
+        if 1 <= number < 2958466:  # Excel's serial day numbers (1900 date system)
+            return _EXCEL_EPOCH + dt.timedelta(days=int(number))
+        raise ValueError(f"无法识别的日期：{as_text(value)} (not a date)")
+    raw = str(value).strip()
+    match = _DATE_PARTS.match(raw) or _DATE_COMPACT.match(raw)
+    if match is None:
+        raise ValueError(f"无法识别的日期：{raw[:20]}，请写成 2020-01-31 (not a date)")
+    try:
+        return dt.date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+    except ValueError:
+        raise ValueError(f"日期不存在：{raw[:20]} (no such date)") from None
+
+
+def boolean(value: Any) -> bool:
+    """是/否, Y/N, √/×, 1/0, true/false."""
+    if isinstance(value, bool):
+        return value
+    word = as_text(value).lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ValueError(f"应填“是”或“否”，实为“{word[:10]}” (expected yes or no)")
+
+
+def normalise_label(value: Any) -> str:
+    """Label text for lookups: no spaces, full-width brackets as ASCII, lower case."""
+    return (
+        as_text(value).replace(" ", "").replace("\u3000", "").replace("（", "(").replace("）", ")").lower()
+    )
+
+
+def choice(mapping: Mapping[str, str], *, what: str) -> Callable[[Any], str]:
+    """One of a fixed set of values, written as any of its labels (`mapping` is label -> value)."""
+    lookup = {normalise_label(label): value for label, value in mapping.items()}
+    shown = "、".join(dict.fromkeys(label for label in mapping if not label.isascii()))
+
+    def parse(value: Any) -> str:
+        hit = lookup.get(value) if type(value) is str else None
+        if hit is not None:
+            return hit
+        key = normalise_label(value)
+        try:
+            return lookup[key]
+        except KeyError:
+            raise ValueError(f"未知的{what}“{as_text(value)[:20]}”，可填：{shown} (unknown {what})") from None
+
+    return parse
+
+
+def blank_marker(value: Any) -> bool:
+    """Placeholders people type for "nothing" (无, /, -) in optional columns."""
+    return isinstance(value, str) and value.strip() in _BLANK_MARKERS

@@ -1,0 +1,332 @@
+"""The import engine: find each sheet's header, read rows as they stream, parse and validate every
+cell, report bad rows (with the row number a person sees), drop in-file duplicates, and hand good
+rows to the schema's writer in batches, each batch in its own transaction together with the job's
+progress. Nothing is written before every sheet's header has been checked, so a file with the wrong
+columns changes nothing; a dry run rolls every batch back and keeps only the counts."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+
+from civicgrid.core.errors import ApplicationError
+from civicgrid.ingest import headers
+from civicgrid.ingest.files import FileRejected
+from civicgrid.ingest.parsers import as_text, blank_marker
+from civicgrid.ingest.readers import SheetHead, TableSource
+from civicgrid.ingest.registry import Column, ImportContext, ImportSchema, Row, RowError, key_of
+from civicgrid.ingest.report import ErrorReport
+
+PROGRESS_EVERY = 5_000
+_FOOTER = re.compile(
+    r"^(本页|本表|全村|全镇)?(合计|小计|总计|共计|累计|汇总)"
+    r"|^(填表人|制表人|审核人|填报人|负责人|统计人|经办人|联系人|填表日期|填报日期|制表日期|填报时间|制表时间"
+    r"|填报单位|制表单位|填表单位|注[:：]|说明[:：]|备注[:：])"
+)
+_SPACES = re.compile(r"[\s\u3000]+")
+MISSING = "必填项为空 (required value missing)"
+
+
+@dataclass
+class Counts:
+    """Rows seen (blank and footer rows excluded) and what became of them."""
+
+    total: int = 0
+    processed: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: int = 0
+
+
+@dataclass
+class SheetPlan:
+    index: int
+    name: str
+    match: headers.HeaderMatch
+    head: SheetHead
+    ignored: list[str] = field(default_factory=list)
+
+
+def is_footer(cells: list[Any]) -> bool:
+    """A total, signature or note line under the table (合计, 小计, 填表人：…, 注：…)."""
+    seen = 0
+    for value in cells:
+        text = as_text(value)
+        if not text:
+            continue
+        if _FOOTER.match(_SPACES.sub("", text)):
+            return True
+        seen += 1
+        if seen >= 4:
+            return False
+    return False
+
+
+class MergeFill:
+    """Gives every cell of a merged range below the header the range's value: real ledgers merge a
+    village name or a household head down many rows."""
+
+    def __init__(self, merges: list[tuple[int, int, int, int]], header_last_row: int) -> None:
+        self.starts = sorted(
+            (row0, row1, col0, col1) for row0, col0, row1, col1 in merges if row0 > header_last_row
+        )
+        self.position = 0
+        self.active: list[tuple[int, int, int, Any]] = []
+
+    @property
+    def pending(self) -> bool:
+        return self.position < len(self.starts) or bool(self.active)
+
+    def apply(self, row_index: int, cells: list[Any]) -> list[Any]:
+        cells = list(cells)
+        while self.position < len(self.starts) and self.starts[self.position][0] <= row_index:
+            first_row, last_row, first_column, last_column = self.starts[self.position]
+            self.position += 1
+            # A range whose first row is absent from the file (an empty row) has no value to spread.
+            if first_row == row_index:
+                value = cells[first_column] if first_column < len(cells) else ""
+                self.active.append((last_row, first_column, last_column, value))
+        self.active = [entry for entry in self.active if entry[0] >= row_index]
+        for _, first_column, last_column, value in self.active:
+            if len(cells) <= last_column:
+                cells.extend([""] * (last_column + 1 - len(cells)))
+            for column in range(first_column, last_column + 1):
+                cells[column] = value
+        return cells
+
+
+def _is_blank(value: Any) -> bool:
+    return value is None or value == "" or (type(value) is str and not value.strip())
+
+
+class Pipeline:
+    """One run of one schema over one table source."""
+
+    def __init__(
+        self,
+        *,
+        schema: ImportSchema,
+        source: TableSource,
+        context: ImportContext,
+        report: ErrorReport,
+        sheet: str = "",
+        batch_size: int | None = None,
+        row_offset: int = 1,
+        on_progress: Callable[[Counts, bool], None] | None = None,
+    ) -> None:
+        self.schema = schema
+        self.source = source
+        self.context = context
+        self.report = report
+        self.sheet = sheet
+        self.batch_size = schema.batch_size if batch_size is None else batch_size
+        self.row_offset = row_offset
+        self.on_progress = on_progress
+        self.counts = Counts()
+        self._sheet_index: dict[str, int] = {}
+        # The header text each field had in each sheet: the report names columns as the file does.
+        self._labels: dict[str, dict[str, str]] = {}
+
+    # -- headers -----------------------------------------------------------------------------------
+
+    def plan(self) -> list[SheetPlan]:
+        """Detect the header of every sheet; raise FileRejected when a sheet that holds data lacks
+        required columns, or when no sheet has a usable header. Sheets without any matching header
+        are noted in the report, never skipped silently."""
+        names = self.source.sheet_names()
+        if self.sheet and self.sheet not in names:
+            raise FileRejected(
+                f"文件中没有名为“{self.sheet}”的工作表；现有：{'、'.join(names)} (no sheet named {self.sheet!r})"
+            )
+        schema = self.schema
+        plans: list[SheetPlan] = []
+        refused: list[str] = []
+        best: tuple[int, str, headers.HeaderMatch | None] | None = None
+        enough = min(2, len(schema.columns))
+        for index, name in enumerate(names):
+            self._sheet_index[name] = index
+            if self.sheet and name != self.sheet:
+                continue
+            head = self.source.head(index)
+            match = headers.detect(schema, head)
+            matched = len(match.columns) if match else 0
+            if best is None or matched > best[0]:
+                best = (matched, name, match)
+            if match is None or matched < enough:
+                first = headers.first_row_text(head)
+                shown = "、".join(first[:8]) if first else "（空表）"
+                self.report.note(
+                    name,
+                    f"未找到与“{schema.label}”匹配的表头，该工作表未导入；首行内容：{shown} "
+                    "(no matching header; sheet not imported)",
+                )
+                continue
+            if match.missing:
+                refused.append(headers.describe_missing(match, schema, name))
+                continue
+            self._labels[name] = {
+                column.field: match.texts[index].rsplit(" / ", 1)[-1] for index, column in match.columns.items()
+            }
+            mapped = set(match.columns)
+            ignored = [text for column, text in sorted(match.texts.items()) if column not in mapped and text]
+            plans.append(SheetPlan(index=index, name=name, match=match, head=head, ignored=ignored))
+        if refused:
+            raise FileRejected("；".join(refused[:5]) + ("……" if len(refused) > 5 else ""))
+        if not plans:
+            if best is None:
+                raise FileRejected("文件中没有工作表 (the file has no sheets)")
+            raise FileRejected(headers.describe_missing(best[2], schema, best[1]))
+        return plans
+
+    # -- rows --------------------------------------------------------------------------------------
+
+    def run(self, plans: list[SheetPlan]) -> Counts:
+        """Validate and write every row of the planned sheets."""
+        if self.schema.prepare is not None:
+            self.schema.prepare(self.context)
+        seen: dict[Hashable, tuple[int, int]] = {}
+        batch: list[Row] = []
+        for plan in plans:
+            self._run_sheet(plan, seen, batch)
+        if batch:
+            self._flush(batch)
+            batch.clear()
+        self._progress(final=True)
+        return self.counts
+
+    def _run_sheet(self, plan: SheetPlan, seen: dict[Hashable, tuple[int, int]], batch: list[Row]) -> None:
+        schema = self.schema
+        context = self.context
+        report = self.report
+        counts = self.counts
+        validate = schema.validate
+        key_fields = schema.key
+        batch_size = self.batch_size
+        offset = self.row_offset
+        sheet_name = plan.name
+        sheet_index = plan.index
+        mapping: list[tuple[int, Column]] = sorted(plan.match.columns.items())
+        labels = self._labels.get(sheet_name, {})
+        indexes = [index for index, _ in mapping]
+        max_index = max(index for index, _ in mapping)
+        data_start = plan.match.last_row + 1
+        merges = MergeFill(plan.head.merges, plan.match.last_row)
+        since_progress = 0
+
+        for row_index, cells in self.source.rows(plan.index):
+            if row_index < data_start:
+                continue
+            if merges.pending:
+                cells = merges.apply(row_index, cells)
+            if len(cells) <= max_index:
+                cells = list(cells) + [""] * (max_index + 1 - len(cells))
+            raws = [cells[index] for index in indexes]
+            for raw in raws:
+                if raw != "" and raw is not None and (type(raw) is not str or raw.strip()):
+                    break
+            else:
+                continue  # a blank row (or only a 序号)
+            number = row_index + offset
+            values: dict[str, Any] = {}
+            errors: list[tuple[Column, Any, str]] = []
+            for raw, (_, column) in zip(raws, mapping, strict=True):
+                if _is_blank(raw) or (not column.required and blank_marker(raw)):
+                    if column.required:
+                        errors.append((column, raw, MISSING))
+                    values[column.field] = None
+                    continue
+                parser = column.parser
+                if parser is None:
+                    values[column.field] = raw.strip() if type(raw) is str else raw
+                    continue
+                try:
+                    values[column.field] = parser(raw)
+                except (ValueError, TypeError, RowError, ApplicationError) as exc:
+                    errors.append((column, raw, _reason(exc)))
+            if not errors and validate is not None:
+                try:
+                    validate(values, context)
+                except (RowError, ApplicationError, ValueError) as exc:
+                    column = schema.column(getattr(exc, "column", "") or "") or mapping[0][1]
+                    errors.append((column, values.get(column.field, ""), _reason(exc)))
+            if not errors and key_fields:
+                key = key_of(values, key_fields)
+                first = seen.get(key)
+                if first is not None:
+                    column = schema.column(key_fields[0]) or mapping[0][1]
+                    other = "" if first[0] == sheet_index else f"工作表“{self._sheet_name(first[0])}”"
+                    errors.append(
+                        (column, values.get(column.field), f"与{other}第{first[1]}行重复 (duplicate of row {first[1]})")
+                    )
+                else:
+                    seen[key] = (sheet_index, number)
+            if errors:
+                if is_footer(cells):
+                    continue
+                counts.total += 1
+                counts.processed += 1
+                counts.errors += 1
+                for column, raw, reason in errors:
+                    report.add(
+                        sheet=sheet_name, sheet_index=sheet_index, row=number,
+                        column=labels.get(column.field, column.label),
+                        value=raw, reason=reason, sensitive=column.sensitive,
+                    )
+            else:
+                counts.total += 1
+                batch.append(Row(sheet_name, number, values))
+                if batch_size and len(batch) >= batch_size:
+                    self._flush(batch)
+                    batch.clear()
+                    since_progress = 0
+                    continue
+            since_progress += 1
+            if since_progress >= PROGRESS_EVERY:
+                self._progress(final=False)
+                since_progress = 0
+
+    def _sheet_name(self, index: int) -> str:
+        for name, position in self._sheet_index.items():
+            if position == index:
+                return name
+        return ""
+
+    def _flush(self, batch: list[Row]) -> None:
+        counts = self.counts
+        with transaction.atomic():
+            result = self.schema.writer(batch, self.context)
+            counts.processed += len(batch)
+            counts.created += result.created
+            counts.updated += result.updated
+            counts.unchanged += result.unchanged
+            bad_rows = {(row.sheet, row.number) for row, _, _ in result.errors}
+            counts.errors += len(bad_rows)
+            if self.context.dry_run:
+                transaction.set_rollback(True)
+            elif self.on_progress is not None:
+                # Progress is committed with the batch it describes, so a crash never over-reports.
+                self.on_progress(counts, False)
+        if self.context.dry_run and self.on_progress is not None:
+            self.on_progress(counts, False)
+        for row, field_name, reason in result.errors:
+            column = self.schema.column(field_name)
+            label = self._labels.get(row.sheet, {}).get(field_name) or (column.label if column else field_name)
+            self.report.add(
+                sheet=row.sheet, sheet_index=self._sheet_index.get(row.sheet, 0), row=row.number,
+                column=label, value=row.values.get(field_name, ""),
+                reason=reason, sensitive=column.sensitive if column else "",
+            )
+
+    def _progress(self, *, final: bool) -> None:
+        if self.on_progress is not None:
+            self.on_progress(self.counts, final)
+
+
+def _reason(exc: BaseException) -> str:
+    message = getattr(exc, "message", None)
+    return str(message if isinstance(message, str) else exc)
