@@ -41,7 +41,7 @@ class PersonChoiceField(forms.ModelChoiceField):
 class CoverageFilterForm(forms.Form):
     node = NodeChoiceField(queryset=Node.objects.none(), required=False, to_field_name="pk", label=_("范围"),
                            empty_label=_("全部数据范围"))
-    on = forms.DateField(required=False, label=_("统计日期"), widget=forms.DateInput(attrs={"type": "date"}))
+    on = forms.DateField(required=False, label=_("统计日期"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
 
     def __init__(self, *args: Any, actor: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -57,7 +57,7 @@ class AssignmentFilterForm(forms.Form):
     role = forms.ChoiceField(choices=[("", _("全部角色")), *ResponsibilityRole.choices], required=False,
                              label=_("包干角色"))
     period = forms.ChoiceField(choices=PERIOD_CHOICES, required=False, label=_("时段"))
-    on = forms.DateField(required=False, label=_("日期"), widget=forms.DateInput(attrs={"type": "date"}))
+    on = forms.DateField(required=False, label=_("日期"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
 
     def __init__(self, *args: Any, actor: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -74,7 +74,7 @@ class AssignmentForm(forms.Form):
     node = NodeChoiceField(queryset=Node.objects.none(), to_field_name="code", label=_("网格节点"))
     person = PersonChoiceField(queryset=Person.objects.none(), label=_("责任人"))
     role = forms.ChoiceField(choices=ResponsibilityRole.choices, label=_("包干角色"))
-    valid_from = forms.DateField(label=_("起始日期"), widget=forms.DateInput(attrs={"type": "date"}))
+    valid_from = forms.DateField(label=_("起始日期"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     is_primary = forms.BooleanField(required=False, initial=True, label=_("第一责任人"))
     note = forms.CharField(required=False, max_length=200, label=_("备注"))
 
@@ -102,7 +102,7 @@ class AssignmentForm(forms.Form):
 
 
 class AssignmentEndForm(forms.Form):
-    valid_to = forms.DateField(label=_("终止日期"), widget=forms.DateInput(attrs={"type": "date"}))
+    valid_to = forms.DateField(label=_("终止日期"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
 
 
 class LocateForm(forms.Form):

@@ -57,9 +57,13 @@ def _status(node: Node) -> str:
     return "covered" if getattr(node, "is_covered", False) else "gap"
 
 
-def _map_data(nodes: list[Node], *, focus: Node | None = None) -> dict[str, Any]:
-    """GeoJSON the page's map registers locally (no tile server): one feature per node with geometry."""
+def _map_data(nodes: list[Node], *, focus: Node | None = None, context: Node | None = None) -> dict[str, Any]:
+    """GeoJSON the page's map registers locally (no tile server): one feature per node with geometry;
+    `context` (the focus node's parent) is drawn faintly underneath so a lone post or line has a setting."""
     features = []
+    parents = {node.parent_id for node in nodes}
+    if context is not None and context.geometry:
+        nodes = [context, *nodes]
     for node in nodes:
         if not node.geometry:
             continue
@@ -71,7 +75,12 @@ def _map_data(nodes: list[Node], *, focus: Node | None = None) -> dict[str, Any]
                     "code": node.code,
                     "name": node.name,
                     "kind": node.get_kind_display(),
-                    "status": "focus" if focus is not None and node.pk == focus.pk else _status(node),
+                    "status": (
+                        "context" if node is context
+                        else "focus" if focus is not None and node.pk == focus.pk else _status(node)
+                    ),
+                    # A shown node whose children are shown too is drawn as an outline under them.
+                    "is_parent": node.pk in parents and node is not context,
                     "url": reverse("territory:node", args=[node.pk]),
                 },
             }
@@ -85,7 +94,9 @@ def tree(request: HttpRequest) -> HttpResponse:
     """The tree of the user's scope (children load on demand) and a map of the top two levels."""
     roots = list(node_tree_level(actor=request.user))
     shown = list(node_family(actor=request.user, nodes=roots))
-    return render(request, "territory/tree.html", {"roots": roots, "map_data": _map_data(shown)})
+    # The first level under each root comes with the page; deeper levels load on demand (htmx).
+    levels = [(root, [node for node in shown if node.parent_id == root.pk]) for root in roots]
+    return render(request, "territory/tree.html", {"levels": levels, "map_data": _map_data(shown)})
 
 
 @requires(Action.VIEW_TERRITORY)
@@ -108,7 +119,11 @@ def node_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "o": overview,
             "node": overview.node,
             "required_role": missing_role_label(overview.node),
-            "map_data": _map_data([overview.node, *overview.children], focus=overview.node),
+            "map_data": _map_data(
+                [overview.node, *overview.children],
+                focus=overview.node,
+                context=overview.ancestors[-1] if overview.ancestors and not overview.children else None,
+            ),
             "map_focus": True,
             "can_assign": request.user.can(Action.MANAGE_ASSIGNMENTS),  # type: ignore[union-attr]
             "can_export": request.user.can(Action.EXPORT),  # type: ignore[union-attr]

@@ -113,17 +113,23 @@ def test_views_declare_their_actions():
 # --- the tree and the node page ----------------------------------------------------------------
 
 
-def test_tree_shows_the_scope_roots_and_a_map_of_them(client, mapped, town_a_user):
+def test_tree_shows_the_scope_roots_their_first_level_and_a_map_of_them(client, mapped, admin_user, town_a_user):
     body = login(client, town_a_user).get(reverse("territory:tree")).content.decode()
     assert "顾官屯镇" in body
+    assert "枣寨村" in body  # the first level under a root comes with the page
     assert "许营镇" not in body
-    assert f'hx-get="{reverse("territory:children", args=[mapped.town_a.pk])}"' in body
     data = re.search(r'<script id="map-data" type="application/json">(.*?)</script>', body).group(1)
     assert '"code": "371571100"' in data
     assert '"code": "371571100201"' in data
     assert "371571101" not in data
     assert "vendor/echarts.min.js" in body
     assert "web/map.js" in body
+
+    body = login(Client(), admin_user).get(reverse("territory:tree")).content.decode()
+    # Towns have villages: they load them on demand; the villages are not in the page yet.
+    assert f'hx-get="{reverse("territory:children", args=[mapped.town_a.pk])}"' in body
+    assert f'hx-get="{reverse("territory:children", args=[mapped.town_b.pk])}"' in body
+    assert "枣寨村" not in body
 
 
 def test_children_fragment_lists_children_with_status(client, world, admin_user):
@@ -152,6 +158,27 @@ def test_node_page_shows_holders_history_chain_children_and_coverage(client, map
     assert reverse("territory:node", args=[grid.pk]) in body
     assert '<div class="card-value">50.0%</div>' in body  # village covered, its grid not
     assert '"status": "focus"' in body
+
+
+def test_node_map_outlines_a_parent_and_sets_a_leaf_on_its_parent(client, world, admin_user):
+    import json
+
+    brigade = factories.node(world.district, NodeKind.BRIGADE, "开发区交警大队", code="B1")
+    zone = factories.node(brigade, NodeKind.ZONE, "东片", code="B1Z1")
+    line = factories.node(zone, NodeKind.LINE, "东昌东路", code="B1Z1L1",
+                          geometry={"type": "LineString", "coordinates": [[116.0, 36.45], [116.1, 36.45]]})
+    post = factories.node(line, NodeKind.POST, "振华超市路口", code="B1Z1L1P1",
+                          geometry={"type": "Point", "coordinates": [116.05, 36.45]})
+    login(client, admin_user)
+
+    def features(node):
+        body = client.get(reverse("territory:node", args=[node.pk])).content.decode()
+        data = re.search(r'<script id="map-data" type="application/json">(.*?)</script>', body).group(1)
+        return [(f["properties"]["code"], f["properties"]["status"], f["properties"]["is_parent"])
+                for f in json.loads(data)["features"]]
+
+    assert features(line) == [("B1Z1L1", "focus", True), ("B1Z1L1P1", "gap", False)]
+    assert features(post) == [("B1Z1L1", "context", False), ("B1Z1L1P1", "focus", False)]
 
 
 def test_node_page_query_budget(client, mapped, admin_user, django_assert_max_num_queries):

@@ -10,6 +10,7 @@
     gap: { area: "#ffcdd2", border: "#c62828" },
     none: { area: "#dde7f1", border: "#5b7a99" },
     focus: { area: "#fff3c4", border: "#b8860b" },
+    context: { area: "rgba(91,122,153,0.06)", border: "#9aabbd" },
     marker: { area: "#1f4e79", border: "#ffffff" }
   };
 
@@ -57,7 +58,13 @@
       } else if (geometry.type === "LineString" || geometry.type === "MultiLineString") {
         var paths = geometry.type === "LineString" ? [geometry.coordinates] : geometry.coordinates;
         paths.forEach(function (path) {
-          lines.push({ name: props.code, coords: path, lineStyle: { color: colors.border } });
+          lines.push({
+            name: props.code,
+            coords: path,
+            lineStyle: props.status === "context"
+              ? { color: colors.border, width: 3, type: "dashed", opacity: 0.8 }
+              : { color: colors.border }
+          });
         });
       } else if (geometry.type === "Point" || geometry.type === "MultiPoint") {
         var spots = geometry.type === "Point" ? [geometry.coordinates] : geometry.coordinates;
@@ -89,6 +96,20 @@
                  label: { show: false }, emphasis: { disabled: true } };
       }
       var colors = colorsOf(props.status);
+      if (props.status === "context") {
+        return { name: props.code, itemStyle: { areaColor: colors.area, borderColor: colors.border, borderType: "dotted" },
+                 label: { show: false } };
+      }
+      if (props.is_parent) {
+        // Its children are drawn on top: show it as an outline, labelled by them, not by itself.
+        return {
+          name: props.code,
+          itemStyle: { areaColor: "rgba(31,78,121,0.04)", borderColor: props.status === "focus" ? colors.border : "#1f4e79",
+                       borderWidth: 2.5, borderType: "dashed" },
+          label: { show: false },
+          emphasis: { itemStyle: { areaColor: "rgba(31,78,121,0.10)" }, label: { show: false } }
+        };
+      }
       return {
         name: props.code,
         itemStyle: {
