@@ -35,10 +35,14 @@ def api_requires(action: Action) -> Callable[[F], F]:
 
 
 MAX_PAGE_SIZE = 200
+# Free-text query parameters: bounded, and no NUL (PostgreSQL refuses it in text; the forms' validator does the same).
+SEARCH_PATTERN = r"^[^\x00]*$"
 
 
 def page_of(queryset: QuerySet[Any], *, page: int, page_size: int) -> tuple[int, list[Any]]:
     """(total count, the rows of one 1-based page); page_size is capped at MAX_PAGE_SIZE."""
     size = max(1, min(page_size, MAX_PAGE_SIZE))
     offset = (max(page, 1) - 1) * size
-    return queryset.count(), list(queryset[offset : offset + size])
+    count = queryset.count()
+    # Past the end there is nothing to fetch (and a huge page number must not reach SQL's OFFSET).
+    return count, list(queryset[offset : offset + size]) if offset < count else []

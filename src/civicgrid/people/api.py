@@ -12,7 +12,7 @@ from django.utils import timezone
 from ninja import Query, Router, Schema
 
 from civicgrid.accounts.roles import Action
-from civicgrid.config.api_support import api_requires, page_of
+from civicgrid.config.api_support import SEARCH_PATTERN, api_requires, page_of
 from civicgrid.people.display import person_display
 from civicgrid.people.models import Person
 from civicgrid.people.selectors import person_get, person_list
@@ -73,7 +73,7 @@ def _person_out(person: Person, actor: Any, today: dt.date) -> dict[str, Any]:
 @api_requires(Action.VIEW_PEOPLE)
 def list_people(
     request: HttpRequest,
-    search: str = Query("", max_length=50),
+    search: str = Query("", max_length=50, pattern=SEARCH_PATTERN),
     node: int | None = None,
     page: int = Query(1, ge=1),
     page_size: int = Query(50, ge=1, le=200),

@@ -69,7 +69,7 @@ def person_export_view(request: HttpRequest) -> HttpResponse:
 @require_GET
 def person_options(request: HttpRequest) -> HttpResponse:
     """htmx fragment: <option>s of the people in scope matching a name prefix or a full ID number."""
-    search = (request.GET.get("q") or request.GET.get("person_q") or "").strip()[:50]
+    search = (request.GET.get("q") or request.GET.get("person_q") or "").replace("\x00", "").strip()[:50]
     people = list(person_list(actor=request.user, search=search)[:OPTIONS_LIMIT]) if search else []
     return render(
         request,

@@ -12,7 +12,7 @@ from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 
 from civicgrid.accounts.roles import Action
-from civicgrid.config.api_support import api_requires, page_of
+from civicgrid.config.api_support import SEARCH_PATTERN, api_requires, page_of
 from civicgrid.people.selectors import person_get
 from civicgrid.territory import services
 from civicgrid.territory.models import REQUIRED_ROLE_BY_KIND, Node, NodeKind, ResponsibilityRole
@@ -149,7 +149,7 @@ def _node_out(node: Node) -> dict[str, Any]:
 def list_nodes(
     request: HttpRequest,
     kind: NodeKind | None = None,
-    search: str = Query("", max_length=50),
+    search: str = Query("", max_length=50, pattern=SEARCH_PATTERN),
     root: int | None = None,
     page: int = Query(1, ge=1),
     page_size: int = Query(50, ge=1, le=200),

@@ -178,6 +178,11 @@ def coverage_export(request: HttpRequest) -> HttpResponse:
     return xlsx_response(f"包干覆盖_{root.code if root else 'all'}_{on:%Y%m%d}.xlsx", content)
 
 
+def _person_search(data: Any) -> str:
+    """The assign form's person search text: bounded, without NUL (which PostgreSQL refuses)."""
+    return str(data.get("person_q", "")).replace("\x00", "").strip()[:50]
+
+
 def _assignments_page(
     request: HttpRequest, *, form: AssignmentForm | None = None, status: int = 200
 ) -> HttpResponse:
@@ -202,7 +207,7 @@ def _assignments_page(
             if root.kind in REQUIRED_ROLE_BY_KIND:
                 initial["role"] = REQUIRED_ROLE_BY_KIND[root.kind]
         form = AssignmentForm(
-            actor=user, root=root, person_search=request.GET.get("person_q", "").strip(), initial=initial
+            actor=user, root=root, person_search=_person_search(request.GET), initial=initial
         )
     return render(
         request,
@@ -213,7 +218,7 @@ def _assignments_page(
             "form": form,
             "today": timezone.localdate(),
             "can_manage": can_manage,
-            "person_q": request.GET.get("person_q", ""),
+            "person_q": _person_search(request.GET),
             "querystring_without_page": querystring_without_page(request),
         },
         status=status,
@@ -231,7 +236,7 @@ def assignments(request: HttpRequest) -> HttpResponse:
 @require_POST
 def assignment_create(request: HttpRequest) -> HttpResponse:
     """Make a person responsible for a node in a role from a date."""
-    form = AssignmentForm(request.POST, actor=request.user, person_search=request.POST.get("person_q", "").strip())
+    form = AssignmentForm(request.POST, actor=request.user, person_search=_person_search(request.POST))
     if form.is_valid():
         try:
             assignment = services.assignment_start(

@@ -206,3 +206,29 @@ def test_openapi_schema_lists_the_endpoints(world, admin_user):
         "/api/territory/coverage", "/api/territory/locate", "/api/territory/assignments",
         "/api/territory/assignments/{assignment_id}/end", "/api/people", "/api/people/{person_id}",
     } <= set(paths)
+
+
+@pytest.mark.parametrize(
+    ("url", "status"),
+    [
+        ("/api/territory/nodes/99999999999999999999999", 404),
+        ("/api/territory/nodes/abc", 422),
+        ("/api/territory/nodes?page=99999999999999999999999", 200),
+        ("/api/territory/nodes?page=0", 422),
+        ("/api/territory/nodes?search=%00x", 422),
+        ("/api/people?search=%00x", 422),
+        ("/api/people/99999999999999999999999", 404),
+        ("/api/territory/coverage?node=99999999999999999999999", 404),
+        ("/api/territory/locate?lon=nan&lat=36", 422),
+        ("/api/territory/locate?lon=inf&lat=36", 422),
+        ("/api/territory/coverage?on=2024-13-01", 422),
+    ],
+)
+def test_hostile_input_gets_4xx_not_5xx(world, admin_user, url, status):
+    client = Client(raise_request_exception=False)
+    client.force_login(admin_user)
+    assert client.get(url).status_code == status
+
+
+def test_a_page_past_the_end_is_empty(world, admin_user):
+    assert signed_in(admin_user).get("/api/territory/nodes?page=9").json() == {"count": 5, "items": []}

@@ -394,3 +394,24 @@ def test_pages_have_no_inline_script_or_style(client, mapped, admin_user):
         for tag in re.findall(r"<script[^>]*>", body):
             assert ' src="/static/' in tag or 'type="application/json"' in tag, (url, tag)
         assert "http://" not in body.replace("http://evil", ""), url  # no CDN
+
+
+@pytest.mark.parametrize(
+    ("url", "status"),
+    [
+        ("/territory/nodes/99999999999999999999999/", 404),
+        ("/territory/coverage/?node=99999999999999999999999", 404),
+        ("/territory/coverage/?node=abc", 404),
+        ("/territory/coverage/?on=2024-13-01", 200),
+        ("/territory/assignments/?node=99999999999999999999999", 200),
+        ("/territory/assignments/?person_q=%00", 200),
+        ("/territory/locate/?lon=nan&lat=1", 200),
+        ("/people/99999999999999999999999/", 404),
+        ("/people/?q=%00", 200),
+        ("/people/options/?q=%00", 200),
+    ],
+)
+def test_hostile_input_gets_an_answer_not_a_500(world, admin_user, url, status):
+    client = Client(raise_request_exception=False)
+    client.force_login(admin_user)
+    assert client.get(url).status_code == status
