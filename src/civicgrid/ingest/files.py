@@ -276,11 +276,13 @@ def _inspect_csv(path: Path, head: bytes, size: int) -> FileInfo:
     encoding = detect_encoding(head)
     decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
     lines = 0
+    last = ""
     try:
         with path.open("rb") as handle:
             while chunk := handle.read(CHUNK_BYTES):
                 text = decoder.decode(chunk)
                 lines += text.count("\n")
+                last = text[-1:] or last
                 if lines > max_rows + 100:
                     raise FileRejected(
                         f"文件行数超过上限 {max_rows} 行，请拆分后导入 (more than {max_rows} rows)"
@@ -292,7 +294,9 @@ def _inspect_csv(path: Path, head: bytes, size: int) -> FileInfo:
         ) from exc
     if "\x00" in head.decode(encoding, errors="ignore"):
         raise FileRejected("文件不是 CSV 文本 (not a CSV text file)")
-    return FileInfo(format="csv", size=size, rows_estimate=lines + 1, encoding=encoding)
+    if last not in ("\n", ""):
+        lines += 1  # the last line has no line break
+    return FileInfo(format="csv", size=size, rows_estimate=lines, encoding=encoding)
 
 
 def _inspect_geojson(path: Path, head: bytes, size: int) -> FileInfo:

@@ -360,10 +360,10 @@ class XlsxReader:
 def _serial_to_date(serial: float, epoch: dt.datetime) -> dt.date | dt.datetime | float:
     if not 0 <= serial < 2958466:
         return serial
-    moment = epoch + dt.timedelta(days=serial)
     if serial.is_integer():
-        return moment.date()
-    return moment.replace(microsecond=round(moment.microsecond / 1000) * 1000 % 1_000_000)
+        return (epoch + dt.timedelta(days=serial)).date()
+    # Excel stores times as fractions of a day; round to the millisecond as spreadsheet programs do.
+    return epoch + dt.timedelta(milliseconds=round(serial * 86_400_000))
 
 
 def _iso_date(text: str) -> dt.date | dt.datetime | str:
