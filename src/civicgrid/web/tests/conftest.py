@@ -22,7 +22,7 @@ from civicgrid.territory.services import assignment_start
 from civicgrid.testing import factories
 from civicgrid.testing.fixtures import World
 
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path(os.environ.get("CIVICGRID_CHROMIUM", "/usr/bin/chromium"))  # the variable is for testing this rule
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
     "--disable-component-update", "--no-first-run", "--disable-sync",
@@ -91,3 +91,9 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
             pytest.fail(f"{CHROMIUM} is missing and CI is set: browser tests are mandatory in CI")
         pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium); browser tests skipped outside CI")
     return {**browser_type_launch_args, "executable_path": str(CHROMIUM), "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
+    """A county office's browser: Chinese locale and Beijing time."""
+    return {**browser_context_args, "locale": "zh-CN", "timezone_id": "Asia/Shanghai"}
