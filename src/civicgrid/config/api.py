@@ -12,6 +12,7 @@ from ninja import NinjaAPI
 from ninja.security import django_auth
 
 from civicgrid.core.errors import ApplicationError
+from civicgrid.ingest.api import router as ingest_router
 from civicgrid.people.api import router as people_router
 from civicgrid.territory.api import router as territory_router
 
@@ -42,8 +43,6 @@ def permission_error(request: HttpRequest, exc: PermissionError) -> HttpResponse
 api.add_router("/territory", territory_router)
 api.add_router("/people", people_router)
 
-# The import framework's router (civicgrid.ingest.api, built by its own engineer); mount it once it exists:
-# from civicgrid.ingest.api import router as ingest_router
-# api.add_router("/imports/", ingest_router)
+api.add_router("/imports/", ingest_router)  # the import framework's (civicgrid.ingest.api)
 
 urlpatterns = [path("", api.urls)]

@@ -62,7 +62,7 @@ def person_list_view(request: HttpRequest) -> HttpResponse:
 def person_export_view(request: HttpRequest) -> HttpResponse:
     """The (filtered) list as .xlsx, masked; audited."""
     _form, search = _search(request)
-    return xlsx_response("人员库.xlsx", person_export(actor=request.user, search=search))
+    return xlsx_response(_("人员库.xlsx"), person_export(actor=request.user, search=search))
 
 
 @requires(Action.VIEW_PEOPLE)

@@ -175,7 +175,8 @@ def coverage_export(request: HttpRequest) -> HttpResponse:
     """The coverage report as .xlsx (audited)."""
     _form, root, on = _coverage_filters(request)
     content = build_coverage_export(actor=request.user, root=root, on=on)
-    return xlsx_response(f"包干覆盖_{root.code if root else 'all'}_{on:%Y%m%d}.xlsx", content)
+    name = _("包干覆盖_%(scope)s_%(day)s.xlsx") % {"scope": root.code if root else "all", "day": f"{on:%Y%m%d}"}
+    return xlsx_response(name, content)
 
 
 def _person_search(data: Any) -> str:
