@@ -4,9 +4,11 @@ error report. Blank cells never reach a parser."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import operator
 import re
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -18,7 +20,8 @@ _SCIENTIFIC = re.compile(r"^[+-]?\d+(\.\d+)?[eE][+-]?\d+$")
 _DATE_PARTS = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?$")
 _DATE_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
-_BLANK_MARKERS = frozenset({"无", "/", "-", "—", "——", "空"})
+# Placeholders people type for "nothing" in optional columns.
+BLANK_MARKERS = frozenset({"无", "/", "-", "—", "——", "空"})
 
 TRUE_WORDS = frozenset({"是", "y", "yes", "true", "1", "√", "✓", "✔", "对"})
 FALSE_WORDS = frozenset({"否", "n", "no", "false", "0", "×", "✗", "x", "不是"})
@@ -83,15 +86,24 @@ def code(max_length: int = 32) -> Callable[[Any], str]:
     return parse
 
 
-_ID18_TEXT = re.compile(r"^\d{17}[\dX]$")
 # ord(c) * weight summed over the 17 digits exceeds the digit-weighted sum by 48 * sum(weights).
 _ASCII_ZERO_WEIGHT = 48 * sum(idnumber.WEIGHTS)
+_today: list[Any] = [None, 0.0]  # (date, monotonic time after which to ask the clock again)
+
+
+def _current_date() -> dt.date:
+    if time.monotonic() > _today[1]:
+        _today[0] = dt.date.today()  # noqa: DTZ011 - as idnumber.parse does
+        _today[1] = time.monotonic() + 60
+    return _today[0]  # type: ignore[no-any-return]
 
 
 def _valid_id18(text: str) -> bool:
     """The common case of idnumber.parse, done with C-level loops: a well-formed, valid 18-character
     number. Anything else goes to idnumber.parse, which is the authority and says what is wrong."""
-    if not _ID18_TEXT.match(text) or int(text[:2]) not in idnumber.PROVINCE_CODES:
+    if len(text) != 18 or not text.isascii() or not text[:17].isdigit():
+        return False
+    if not (text[17].isdigit() or text[17] == "X") or int(text[:2]) not in idnumber.PROVINCE_CODES:
         return False
     checksum = (sum(map(operator.mul, text[:17].encode(), idnumber.WEIGHTS)) - _ASCII_ZERO_WEIGHT) % 11
     if idnumber.CHECK_CHARS[checksum] != text[17]:
@@ -101,7 +113,7 @@ def _valid_id18(text: str) -> bool:
         birth = dt.date(year, int(text[10:12]), int(text[12:14]))
     except ValueError:
         return False
-    return year >= 1880 and birth <= dt.date.today()  # noqa: DTZ011 - as idnumber.parse does
+    return year >= 1880 and birth <= _current_date()
 
 
 def id_number(value: Any) -> str:
@@ -132,6 +144,9 @@ def date(value: Any) -> dt.date:
             return _EXCEL_EPOCH + dt.timedelta(days=int(number))
         raise ValueError(f"无法识别的日期：{as_text(value)} (not a date)")
     raw = str(value).strip()
+    if len(raw) == 10 and raw[4] == "-" and raw[7] == "-":
+        with contextlib.suppress(ValueError):
+            return dt.date.fromisoformat(raw)
     match = _DATE_PARTS.match(raw) or _DATE_COMPACT.match(raw)
     if match is None:
         raise ValueError(f"无法识别的日期：{raw[:20]}，请写成 2020-01-31 (not a date)")
@@ -176,8 +191,3 @@ def choice(mapping: Mapping[str, str], *, what: str) -> Callable[[Any], str]:
             raise ValueError(f"未知的{what}“{as_text(value)[:20]}”，可填：{shown} (unknown {what})") from None
 
     return parse
-
-
-def blank_marker(value: Any) -> bool:
-    """Placeholders people type for "nothing" (无, /, -) in optional columns."""
-    return isinstance(value, str) and value.strip() in _BLANK_MARKERS

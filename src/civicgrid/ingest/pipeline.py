@@ -16,9 +16,9 @@ from django.db import transaction
 from civicgrid.core.errors import ApplicationError
 from civicgrid.ingest import headers
 from civicgrid.ingest.files import FileRejected
-from civicgrid.ingest.parsers import as_text, blank_marker
+from civicgrid.ingest.parsers import BLANK_MARKERS, as_text
 from civicgrid.ingest.readers import SheetHead, TableSource
-from civicgrid.ingest.registry import Column, ImportContext, ImportSchema, Row, RowError, key_of
+from civicgrid.ingest.registry import Column, ImportContext, ImportSchema, Row, RowError
 from civicgrid.ingest.report import ErrorReport
 
 PROGRESS_EVERY = 5_000
@@ -98,10 +98,6 @@ class MergeFill:
             for column in range(first_column, last_column + 1):
                 cells[column] = value
         return cells
-
-
-def _is_blank(value: Any) -> bool:
-    return value is None or value == "" or (type(value) is str and not value.strip())
 
 
 class Pipeline:
@@ -189,7 +185,7 @@ class Pipeline:
         """Validate and write every row of the planned sheets."""
         if self.schema.prepare is not None:
             self.schema.prepare(self.context)
-        seen: dict[Hashable, tuple[int, int]] = {}
+        seen: dict[Hashable, int] = {}
         batch: list[Row] = []
         for plan in plans:
             self._run_sheet(plan, seen, batch)
@@ -199,23 +195,27 @@ class Pipeline:
         self._progress(final=True)
         return self.counts
 
-    def _run_sheet(self, plan: SheetPlan, seen: dict[Hashable, tuple[int, int]], batch: list[Row]) -> None:
+    def _run_sheet(self, plan: SheetPlan, seen: dict[Hashable, int], batch: list[Row]) -> None:
+        # The loop below runs once per row of a million-row file: locals only, no helper calls on
+        # the common path, the packed (sheet << 32 | row) ints in `seen` keep the dict small.
         schema = self.schema
         context = self.context
-        report = self.report
         counts = self.counts
         validate = schema.validate
         key_fields = schema.key
+        single_key = key_fields[0] if len(key_fields) == 1 else None
         batch_size = self.batch_size
         offset = self.row_offset
         sheet_name = plan.name
         sheet_index = plan.index
         mapping: list[tuple[int, Column]] = sorted(plan.match.columns.items())
-        labels = self._labels.get(sheet_name, {})
-        indexes = [index for index, _ in mapping]
-        max_index = max(index for index, _ in mapping)
+        compiled = [
+            (index, column.field, column.parser, column.required, column) for index, column in mapping
+        ]
+        first_column = mapping[0][1]
         data_start = plan.match.last_row + 1
         merges = MergeFill(plan.head.merges, plan.match.last_row)
+        markers = BLANK_MARKERS
         since_progress = 0
 
         for row_index, cells in self.source.rows(plan.index):
@@ -223,60 +223,60 @@ class Pipeline:
                 continue
             if merges.pending:
                 cells = merges.apply(row_index, cells)
-            if len(cells) <= max_index:
-                cells = list(cells) + [""] * (max_index + 1 - len(cells))
-            raws = [cells[index] for index in indexes]
-            for raw in raws:
-                if raw != "" and raw is not None and (type(raw) is not str or raw.strip()):
-                    break
-            else:
-                continue  # a blank row (or only a 序号)
-            number = row_index + offset
+            width = len(cells)
             values: dict[str, Any] = {}
-            errors: list[tuple[Column, Any, str]] = []
-            for raw, (_, column) in zip(raws, mapping, strict=True):
-                if _is_blank(raw) or (not column.required and blank_marker(raw)):
-                    if column.required:
+            errors: list[tuple[Column, Any, str]] | None = None
+            filled = False
+            for index, field_name, parser, required, column in compiled:
+                raw = cells[index] if index < width else None
+                if type(raw) is str:
+                    text = raw.strip()
+                    if not text or (not required and text in markers):
+                        filled = filled or bool(text)
+                        if required:
+                            errors = errors or []
+                            errors.append((column, raw, MISSING))
+                        values[field_name] = None
+                        continue
+                    raw = text
+                elif raw is None:
+                    if required:
+                        errors = errors or []
                         errors.append((column, raw, MISSING))
-                    values[column.field] = None
+                    values[field_name] = None
                     continue
-                parser = column.parser
+                filled = True
                 if parser is None:
-                    values[column.field] = raw.strip() if type(raw) is str else raw
+                    values[field_name] = raw
                     continue
                 try:
-                    values[column.field] = parser(raw)
+                    values[field_name] = parser(raw)
                 except (ValueError, TypeError, RowError, ApplicationError) as exc:
+                    errors = errors or []
                     errors.append((column, raw, _reason(exc)))
-            if not errors and validate is not None:
+            if not filled:
+                continue  # a blank row (or one with only a 序号)
+            number = row_index + offset
+            if errors is None and validate is not None:
                 try:
                     validate(values, context)
                 except (RowError, ApplicationError, ValueError) as exc:
-                    column = schema.column(getattr(exc, "column", "") or "") or mapping[0][1]
-                    errors.append((column, values.get(column.field, ""), _reason(exc)))
-            if not errors and key_fields:
-                key = key_of(values, key_fields)
+                    column = schema.column(getattr(exc, "column", "") or "") or first_column
+                    errors = [(column, values.get(column.field, ""), _reason(exc))]
+            if errors is None and key_fields:
+                key = values[single_key] if single_key is not None else tuple(values[name] for name in key_fields)
                 first = seen.get(key)
-                if first is not None:
-                    column = schema.column(key_fields[0]) or mapping[0][1]
-                    other = "" if first[0] == sheet_index else f"工作表“{self._sheet_name(first[0])}”"
-                    errors.append(
-                        (column, values.get(column.field), f"与{other}第{first[1]}行重复 (duplicate of row {first[1]})")
-                    )
+                if first is None:
+                    seen[key] = (sheet_index << 32) | number
                 else:
-                    seen[key] = (sheet_index, number)
-            if errors:
+                    errors = [self._duplicate(values, key_fields[0], first, sheet_index)]
+            if errors is not None:
                 if is_footer(cells):
                     continue
                 counts.total += 1
                 counts.processed += 1
                 counts.errors += 1
-                for column, raw, reason in errors:
-                    report.add(
-                        sheet=sheet_name, sheet_index=sheet_index, row=number,
-                        column=labels.get(column.field, column.label),
-                        value=raw, reason=reason, sensitive=column.sensitive,
-                    )
+                self._report_row(sheet_name, sheet_index, number, errors)
             else:
                 counts.total += 1
                 batch.append(Row(sheet_name, number, values))
@@ -289,6 +289,20 @@ class Pipeline:
             if since_progress >= PROGRESS_EVERY:
                 self._progress(final=False)
                 since_progress = 0
+
+    def _duplicate(self, values: dict[str, Any], field_name: str, first: int, sheet_index: int) -> tuple[Column, Any, str]:
+        column = self.schema.column(field_name) or self.schema.columns[0]
+        first_sheet, first_row = first >> 32, first & 0xFFFFFFFF
+        other = "" if first_sheet == sheet_index else f"工作表“{self._sheet_name(first_sheet)}”"
+        return column, values.get(field_name), f"与{other}第{first_row}行重复 (duplicate of row {first_row})"
+
+    def _report_row(self, sheet: str, sheet_index: int, number: int, errors: list[tuple[Column, Any, str]]) -> None:
+        labels = self._labels.get(sheet, {})
+        for column, raw, reason in errors:
+            self.report.add(
+                sheet=sheet, sheet_index=sheet_index, row=number, column=labels.get(column.field, column.label),
+                value=raw, reason=reason, sensitive=column.sensitive,
+            )
 
     def _sheet_name(self, index: int) -> str:
         for name, position in self._sheet_index.items():

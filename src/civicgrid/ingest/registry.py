@@ -14,7 +14,7 @@ A schema module looks like::
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -173,9 +173,3 @@ def schema_choices(names: Sequence[str] | None = None) -> list[tuple[str, str]]:
     """(name, label) pairs for forms."""
     return [(schema.name, str(schema.label)) for schema in schemas() if names is None or schema.name in names]
 
-
-def key_of(values: dict[str, Any], key: tuple[str, ...]) -> Hashable:
-    """The natural key of a row's values (a single value for one-field keys)."""
-    if len(key) == 1:
-        return values.get(key[0])  # type: ignore[no-any-return]
-    return tuple(values.get(name) for name in key)
