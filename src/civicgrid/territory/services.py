@@ -155,10 +155,14 @@ def assignment_end(*, actor: Any, assignment: Assignment, valid_to: dt.date) -> 
     if actor is not None and not assignment_policy.changeable(actor).filter(pk=assignment.pk).exists():
         raise ApplicationError("无权修改该包干责任 (no permission)")
     with transaction.atomic():
-        before = audit.snapshot(assignment, fields=["valid_to"])
-        ended = Assignment.objects.filter(pk=assignment.pk, valid_to__isnull=True).update(valid_to=valid_to)
-        if not ended:  # someone else ended it since it was read
+        locked = Assignment.objects.select_for_update().filter(pk=assignment.pk, valid_to__isnull=True).first()
+        if locked is None:  # someone else ended it since it was read
             raise ApplicationError("该包干责任已终止 (the assignment has already ended)")
+        before = audit.snapshot(locked, fields=["valid_to"])
+        locked.valid_to = valid_to
+        if actor is not None:
+            locked._history_user = actor  # type: ignore[attr-defined]
+        locked.save(update_fields=["valid_to"])  # a save (not .update) so row history records the end
         assignment.valid_to = valid_to
         audit.record(
             actor=actor, action=AuditAction.UPDATE, instance=assignment, before=before,

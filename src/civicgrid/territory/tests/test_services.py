@@ -82,6 +82,8 @@ def test_end_keeps_the_row_and_refuses_a_second_end(world, town_a_user):
     assert assignment.valid_to == dt.date(2024, 3, 1)
     update = AuditEvent.objects.get(object_type="territory.assignment", action=AuditAction.UPDATE)
     assert (update.before, update.after) == ({"valid_to": None}, {"valid_to": "2024-03-01"})
+    history = list(assignment.history.order_by("history_id").values_list("history_type", "valid_to", "history_user"))
+    assert history == [("+", None, None), ("~", dt.date(2024, 3, 1), town_a_user.pk)]
 
 
 def test_end_outside_the_scope_is_refused(world, town_a_user):
