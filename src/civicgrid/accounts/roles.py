@@ -35,28 +35,42 @@ class Action(StrEnum):
     EXPORT = "export"
     VIEW_AUDIT = "view_audit"
     MANAGE_ACCOUNTS = "manage_accounts"
+    # Standards, inspections and the rectification loop (查问题—抓整改—抓达标).
+    MANAGE_STANDARDS = "manage_standards"
+    INSPECT = "inspect"
+    VIEW_CASES = "view_cases"
+    HANDLE_CASES = "handle_cases"  # work on cases routed to oneself: start, submit evidence
+    MANAGE_CASES = "manage_cases"  # create, assign, re-assign, cancel cases in scope
+    VERIFY_CASES = "verify_cases"  # verify or reject a submitted fix (never one's own: 交叉复核)
+    # Indicators and dashboards.
+    VIEW_INDICATORS = "view_indicators"
+    MANAGE_INDICATORS = "manage_indicators"
 
 
 A = Action
 _FIELD_ROLE = {A.VIEW_TERRITORY, A.VIEW_PEOPLE, A.EXPORT}
+_CASE_WORKER = {A.VIEW_CASES, A.HANDLE_CASES, A.VIEW_INDICATORS}
+_CASE_MANAGER = _CASE_WORKER | {A.MANAGE_CASES, A.VERIFY_CASES, A.INSPECT}
 
 ROLE_ACTIONS: dict[str, frozenset[Action]] = {
     Role.COUNTY_ADMIN: frozenset(
         {A.VIEW_TERRITORY, A.MANAGE_TERRITORY, A.VIEW_PEOPLE, A.MANAGE_PEOPLE, A.UNMASK, A.VIEW_MINOR,
-         A.VIEW_HEALTH, A.MANAGE_ASSIGNMENTS, A.IMPORT, A.EXPORT}
+         A.VIEW_HEALTH, A.MANAGE_ASSIGNMENTS, A.IMPORT, A.EXPORT, A.MANAGE_STANDARDS, A.MANAGE_INDICATORS}
+        | _CASE_MANAGER
     ),
     Role.SYSTEM_ADMIN: frozenset({A.MANAGE_ACCOUNTS}),
     Role.AUDITOR: frozenset({A.VIEW_AUDIT}),
-    Role.INSPECTOR: frozenset({A.VIEW_TERRITORY, A.VIEW_PEOPLE}),
+    Role.INSPECTOR: frozenset({A.VIEW_TERRITORY, A.VIEW_PEOPLE, A.VIEW_CASES, A.INSPECT, A.VERIFY_CASES, A.VIEW_INDICATORS}),
     Role.TOWN_OFFICER: frozenset(
         {A.VIEW_TERRITORY, A.VIEW_PEOPLE, A.MANAGE_PEOPLE, A.UNMASK, A.VIEW_HEALTH, A.MANAGE_ASSIGNMENTS,
          A.IMPORT, A.EXPORT}
+        | _CASE_MANAGER
     ),
-    Role.VILLAGE_CADRE: frozenset(_FIELD_ROLE | {A.VIEW_HEALTH}),
+    Role.VILLAGE_CADRE: frozenset(_FIELD_ROLE | _CASE_WORKER | {A.VIEW_HEALTH}),
     Role.DEPARTMENT_CLERK: frozenset({A.VIEW_TERRITORY, A.IMPORT}),
-    Role.BRIGADE_LEADER: frozenset(_FIELD_ROLE | {A.MANAGE_ASSIGNMENTS, A.UNMASK, A.IMPORT}),
-    Role.SQUAD_LEADER: frozenset(_FIELD_ROLE),
-    Role.OFFICER: frozenset(_FIELD_ROLE),
+    Role.BRIGADE_LEADER: frozenset(_FIELD_ROLE | _CASE_MANAGER | {A.MANAGE_ASSIGNMENTS, A.UNMASK, A.IMPORT}),
+    Role.SQUAD_LEADER: frozenset(_FIELD_ROLE | _CASE_MANAGER),
+    Role.OFFICER: frozenset(_FIELD_ROLE | _CASE_WORKER | {A.INSPECT}),
 }
 
 

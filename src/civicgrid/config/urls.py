@@ -7,6 +7,8 @@ urlpatterns = [
     path("territory/", include("civicgrid.territory.urls")),
     path("people/", include("civicgrid.people.urls")),
     path("imports/", include("civicgrid.ingest.urls")),
+    path("cases/", include("civicgrid.cases.urls")),
+    path("indicators/", include("civicgrid.indicators.urls")),
     path("api/", include("civicgrid.config.api")),
     path("", include("civicgrid.web.urls")),
 ]

@@ -13,6 +13,11 @@ NAVIGATION = [
     ("territory:coverage", _("包干覆盖"), Action.VIEW_TERRITORY),
     ("territory:assignments", _("包干责任"), Action.VIEW_TERRITORY),
     ("people:list", _("人员库"), Action.VIEW_PEOPLE),
+    ("cases:my", _("我的问题"), Action.VIEW_CASES),
+    ("cases:area", _("辖区问题"), Action.VIEW_CASES),
+    ("cases:inspections", _("测评检查"), Action.INSPECT),
+    ("cases:standards", _("测评体系"), Action.VIEW_CASES),
+    ("indicators:dashboard", _("指标看板"), Action.VIEW_INDICATORS),
     ("ingest:list", _("数据导入"), Action.IMPORT),
     ("web:audit", _("审计日志"), Action.VIEW_AUDIT),
 ]

@@ -31,6 +31,8 @@ INSTALLED_APPS = [
     "civicgrid.territory",
     "civicgrid.people",
     "civicgrid.ingest",
+    "civicgrid.cases",
+    "civicgrid.indicators",
     "civicgrid.web",
     "civicgrid.demo",
 ]
