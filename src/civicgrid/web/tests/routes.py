@@ -109,12 +109,14 @@ class Entry:
     query: dict[str, Any] = field(default_factory=dict)
     body: dict[str, Any] | None = None
     kwargs: dict[str, Any] | None = None  # explicit URL arguments (may hold placeholders)
+    form: dict[str, Any] | None = None  # multipart form fields (with `files`)
+    files: dict[str, dict[str, str]] | None = None  # field -> {name, content}: a multipart upload
     denied_in: int = 403  # in scope, for a role that passes the view's gate but is not in `allow`
     unscoped: bool = False  # read across all scopes by design (the audit trail)
 
     @property
     def placeholders(self) -> set[str]:
-        text = json.dumps([self.query, self.body, self.kwargs])
+        text = json.dumps([self.query, self.body, self.kwargs, self.form, self.files])
         return set(re.findall(r'"\{(\w+)\}"', text))
 
     @property
@@ -148,6 +150,8 @@ def matrix() -> Matrix:
             query=dict(raw.get("query") or {}),
             body=raw.get("body"),
             kwargs=raw.get("kwargs"),
+            form=raw.get("form"),
+            files=raw.get("files"),
             denied_in=int(raw.get("denied_in", 403)),
             unscoped=bool(raw.get("unscoped", False)),
         )

@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import Iterator
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -13,6 +14,8 @@ from django.utils import timezone
 from civicgrid.accounts.roles import Role
 from civicgrid.core.context import client_ip
 from civicgrid.core.models import AuditAction, AuditEvent
+from civicgrid.ingest.models import ImportJob
+from civicgrid.ingest.services import import_run
 from civicgrid.people.models import Person
 from civicgrid.people.services import person_delete
 from civicgrid.territory.models import Grant
@@ -138,3 +141,32 @@ def test_permission_change(matrix_world):
         system_admin, IP, {"user": target.username, "node": matrix_world.world.town_b.code}
     )
     assert not Grant.objects.filter(user=target, node=matrix_world.world.town_b).exists()
+
+
+def test_import_through_the_upload_page(matrix_world, admin):
+    client = Client(REMOTE_ADDR=IP)
+    client.force_login(admin)
+    ledger = SimpleUploadedFile(
+        "名单.csv", f"身份证号,姓名,网格编码\n11010519491231002X,赵一,{matrix_world.world.village_a.code}\n".encode()
+    )
+    response = client.post(reverse("ingest:list"), {"schema": "people.person", "file": ledger, "sheet": ""})
+    assert response.status_code == 302
+    job = ImportJob.objects.get(actor=admin)
+    assert response["Location"] == reverse("ingest:detail", args=[job.pk])
+    import_run(job=job)  # what the background worker does
+    event = _only(AuditAction.IMPORT)
+    assert (event.actor, event.ip, event.success, event.object_id) == (admin, IP, True, str(job.pk))
+    assert event.after["rows_created"] == 1
+    assert Person.objects.filter(id_number="11010519491231002X", name="赵一").count() == 1
+
+
+def test_rejected_upload_is_audited_as_a_failed_import(matrix_world, admin):
+    client = Client(REMOTE_ADDR=IP)
+    client.force_login(admin)
+    disguised = SimpleUploadedFile("名单.xlsx", b"MZ\x90\x00" + b"\x00" * 200)  # a Windows program renamed
+    response = client.post(reverse("ingest:list"), {"schema": "people.person", "file": disguised, "sheet": ""})
+    assert response.status_code == 400
+    event = _only(AuditAction.IMPORT)
+    assert (event.actor, event.ip, event.success) == (admin, IP, False)
+    assert event.reason
+    assert not ImportJob.objects.filter(actor=admin).exists()

@@ -23,6 +23,9 @@ UNSCOPED = {
     "territory.historicalnode": "simple_history rows: no selector or page reads them",
     "territory.historicalassignment": "simple_history rows: no selector or page reads them",
     "people.historicalperson": "simple_history rows: no selector or page reads them",
+    "ingest.importjob": "seen by its uploader, or within the scope by roles managing the territory "
+    "(ingest.selectors.import_job_list, not expressible as a ScopePolicy); the URL matrix covers "
+    "its pages and endpoints (object: import_job)",
 }
 PATH_FIELDS = {"path", "scope_path"}
 
