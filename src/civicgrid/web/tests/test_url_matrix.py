@@ -12,9 +12,8 @@ from urllib.parse import urlencode
 
 import pytest
 from django.contrib.auth.views import redirect_to_login
-from django.db import models
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import transaction
+from django.db import models, transaction
 from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
