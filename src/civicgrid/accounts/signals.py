@@ -8,6 +8,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from civicgrid.core import audit
+from civicgrid.core.logging import redact
 from civicgrid.core.models import AuditAction
 
 
@@ -29,7 +30,8 @@ def _on_logout(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
 def _on_login_failed(sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any) -> None:
     username = str(credentials.get("username", ""))[:150]
     user = get_user_model().objects.filter(username=username).first()
+    # What was typed as the account name is kept (masked: people type their ID or phone number there).
     audit.record(
         actor=user, action=AuditAction.LOGIN_FAILED, success=False, object_type="accounts.user",
-        object_id=str(user.pk) if user else "", object_repr=username,
+        object_id=str(user.pk) if user else "", object_repr=redact(username),
     )

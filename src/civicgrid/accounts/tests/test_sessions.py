@@ -153,3 +153,4 @@ def test_password_change_applies_the_password_rules(client, officer):
     assert response.status_code == 200
     officer.refresh_from_db()
     assert officer.check_password(PASSWORD)
+

@@ -1,0 +1,18 @@
+"""Sign-in events in the audit trail keep typed personal numbers masked (R17 with R20)."""
+
+import pytest
+from django.urls import reverse
+
+from civicgrid.core.models import AuditAction, AuditEvent
+
+pytestmark = pytest.mark.django_db
+
+
+def test_failed_sign_in_with_an_id_number_as_account_name_is_masked_in_the_audit_trail(client):
+    client.post(reverse("login"), {"username": "371502198005170019", "password": "x"})
+    client.post(reverse("login"), {"username": "13812345678", "password": "x"})
+    client.post(reverse("login"), {"username": "liming", "password": "x"})
+    reprs = list(
+        AuditEvent.objects.filter(action=AuditAction.LOGIN_FAILED).order_by("id").values_list("object_repr", flat=True)
+    )
+    assert reprs == ["371502********0019", "138****5678", "liming"]
