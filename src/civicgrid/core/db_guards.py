@@ -1,6 +1,7 @@
 """Database-level guards that keep the audit trail append-only on SQLite and PostgreSQL alike (R18, R19).
 
-UPDATE is always refused; DELETE only of rows older than the retention period (the purge job).
+UPDATE is always refused; DELETE only of rows older than the retention period (the purge job);
+TRUNCATE always (PostgreSQL). Every statement is idempotent, so `install` may run again (flush does).
 """
 
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -18,6 +19,17 @@ SQLITE_UNINSTALL = [
     "DROP TRIGGER IF EXISTS core_auditevent_no_update",
     "DROP TRIGGER IF EXISTS core_auditevent_no_delete",
 ]
+# TRUNCATE skips row triggers on PostgreSQL; a statement trigger refuses it (SQLite has no TRUNCATE:
+# its `DELETE FROM` without WHERE meets the row trigger above).
+POSTGRES_TRUNCATE_INSTALL = [
+    """CREATE OR REPLACE FUNCTION core_auditevent_no_truncate() RETURNS trigger AS $$
+        BEGIN
+            RAISE EXCEPTION 'audit events are append-only' USING ERRCODE = 'insufficient_privilege';
+        END $$ LANGUAGE plpgsql""",
+    "DROP TRIGGER IF EXISTS core_auditevent_no_truncate ON core_auditevent",
+    """CREATE TRIGGER core_auditevent_no_truncate BEFORE TRUNCATE ON core_auditevent
+        FOR EACH STATEMENT EXECUTE FUNCTION core_auditevent_no_truncate()""",
+]
 POSTGRES_INSTALL = [
     f"""CREATE OR REPLACE FUNCTION core_auditevent_guard() RETURNS trigger AS $$
         BEGIN
@@ -26,10 +38,14 @@ POSTGRES_INSTALL = [
             END IF;
             RAISE EXCEPTION 'audit events are append-only' USING ERRCODE = 'insufficient_privilege';
         END $$ LANGUAGE plpgsql""",
+    "DROP TRIGGER IF EXISTS core_auditevent_guard ON core_auditevent",
     """CREATE TRIGGER core_auditevent_guard BEFORE UPDATE OR DELETE ON core_auditevent
         FOR EACH ROW EXECUTE FUNCTION core_auditevent_guard()""",
+    *POSTGRES_TRUNCATE_INSTALL,
 ]
 POSTGRES_UNINSTALL = [
+    "DROP TRIGGER IF EXISTS core_auditevent_no_truncate ON core_auditevent",
+    "DROP FUNCTION IF EXISTS core_auditevent_no_truncate()",
     "DROP TRIGGER IF EXISTS core_auditevent_guard ON core_auditevent",
     "DROP FUNCTION IF EXISTS core_auditevent_guard()",
 ]

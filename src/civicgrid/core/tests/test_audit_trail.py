@@ -73,6 +73,32 @@ def test_raw_sql_update_and_delete_are_refused(event):
     assert AuditEvent.objects.filter(pk=event.pk, success=True).count() == 1
 
 
+def test_emptying_the_table_is_refused(transactional_db):
+    # Committed rows, outside a test transaction: PostgreSQL refuses TRUNCATE while the same
+    # transaction still has deferred constraint checks pending, which would hide the guard.
+    event = audit.record(actor=None, action=AuditAction.EXPORT, object_type="people.person")
+
+    def empty():
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute("TRUNCATE core_auditevent")  # skips row triggers: a statement trigger refuses it
+            else:
+                cursor.execute("DELETE FROM core_auditevent")
+
+    assert "append-only" in _refused(empty)
+    assert AuditEvent.objects.filter(pk=event.pk).exists()
+
+
+def test_flush_lifts_the_guard_only_for_itself(transactional_db):
+    # The flush command (transactional tests, `demo --reset`) empties the trail and restores the guard.
+    audit.record(actor=None, action=AuditAction.EXPORT, object_type="people.person")
+    call_command("flush", "--no-input", verbosity=0)
+    assert AuditEvent.objects.count() == 0
+    fresh = audit.record(actor=None, action=AuditAction.EXPORT, object_type="people.person")
+    with pytest.raises(DatabaseError, match="append-only"):
+        AuditEvent.objects.filter(pk=fresh.pk).update(reason="tampered")
+
+
 def test_model_refuses_save_of_an_existing_row_and_delete(event):
     event.reason = "tampered"
     with pytest.raises(PermissionError):
@@ -92,7 +118,7 @@ def test_guard_triggers_exist_on_this_database():
             cursor.execute(
                 "SELECT tgname FROM pg_trigger WHERE tgrelid = 'core_auditevent'::regclass AND NOT tgisinternal"
             )
-            assert [row[0] for row in cursor.fetchall()] == ["core_auditevent_guard"]
+            assert sorted(row[0] for row in cursor.fetchall()) == ["core_auditevent_guard", "core_auditevent_no_truncate"]
 
 
 def test_no_admin_site_can_delete_audit_rows():

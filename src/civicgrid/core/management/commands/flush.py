@@ -1,5 +1,5 @@
-"""`flush` empties every table. PostgreSQL's TRUNCATE bypasses row triggers; on SQLite flush
-issues DELETE, so the audit guard is lifted for the flush and restored after it — the same
+"""`flush` empties every table, the audit trail included: the audit guard (which refuses DELETE on
+SQLite and TRUNCATE on PostgreSQL) is lifted for the flush and restored after it — the same
 behaviour on both databases (used by transactional tests and `civicgrid demo --reset`)."""
 
 from typing import Any
@@ -13,9 +13,6 @@ from civicgrid.core import db_guards
 class Command(FlushCommand):
     def handle(self, **options: Any) -> None:
         connection = connections[options["database"]]
-        if connection.vendor != "sqlite":
-            super().handle(**options)
-            return
         db_guards.uninstall(connection)
         try:
             super().handle(**options)
