@@ -1,8 +1,419 @@
-"""Writes on indicators: definitions, built-in sync, recomputation and incremental updates."""
+"""Writes on indicators: definitions (validated, audited), the built-in sync, full recomputation of
+stored values and the incremental update a domain app triggers after a change (`notify_changed`).
+
+Stored values: one IndicatorValue row per (indicator, node, period) for every node whose subtree
+has a non-zero numerator or denominator, plus one row per period for each top node of the
+indicator's area (the tree's roots, or its region's node) — the marker that the period is stored.
+Past periods are cut at their last day; the running period at the day of its last refresh."""
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F, QuerySet
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+
+from civicgrid.accounts.roles import Action
+from civicgrid.core import audit
+from civicgrid.core.errors import ApplicationError
+from civicgrid.core.models import AuditAction
+from civicgrid.indicators.engine import Totals, node_ids_of, own_values, roll_up
+from civicgrid.indicators.models import Indicator, IndicatorValue
+from civicgrid.indicators.periods import Cut, period_end, period_start, starts_between
+from civicgrid.indicators.registry import (
+    BuiltinIndicator,
+    Direction,
+    Measure,
+    PeriodKind,
+    Unit,
+    Window,
+    builtins,
+    get_source,
+    validate_measure,
+)
+from civicgrid.territory.models import Node
+
+logger = logging.getLogger(__name__)
+
+# How far back a recomputation goes when no start is given.
+HISTORY_DAYS = 365
+# Periods computed and written together (one transaction each): a progress step.
+CHUNK = {PeriodKind.DAY: 31, PeriodKind.WEEK: 13, PeriodKind.MONTH: 12, PeriodKind.YEAR: 5}
+# Times a recomputation computes outside the lock before it computes holding it.
+RACE_RETRIES = 2
+BATCH_SIZE = 1000
+# Fields a built-in's registration owns; the others (name, target, region, validity, on/off, order)
+# are the administrators' and survive a sync.
+BUILTIN_OWNED = ("numerator", "denominator", "unit", "direction", "period", "description")
+EDITABLE = ("name", "description", "unit", "numerator", "denominator", "target", "direction", "period",
+            "region_code", "valid_from", "valid_to", "is_active", "order")
+
+Progress = Callable[[int, int], object]
+
+
+# --- definitions -------------------------------------------------------------------------------
+
+
+def _require_manager(actor: Any) -> None:
+    if actor is not None and not actor.can(Action.MANAGE_INDICATORS):
+        raise PermissionError("manage_indicators required")
+
+
+def measures_of(indicator: Indicator) -> tuple[Measure, Measure | None]:
+    """The parsed numerator and denominator (None for a count indicator)."""
+    numerator = Measure.from_json(indicator.numerator)
+    denominator = (
+        Measure.from_json(indicator.denominator)
+        if indicator.has_denominator and indicator.denominator is not None else None
+    )
+    return numerator, denominator
+
+
+def _clean(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Definition fields checked and normalised; an ApplicationError names what is wrong."""
+    cleaned = dict(data)
+    if "name" in cleaned and not str(cleaned["name"]).strip():
+        raise ApplicationError(_("指标名称不能为空。"))
+    if cleaned.get("unit", Unit.PERCENT) not in set(Unit):
+        raise ApplicationError(_("未知的单位：%(value)s。") % {"value": cleaned["unit"]})
+    if cleaned.get("direction", Direction.HIGHER) not in set(Direction):
+        raise ApplicationError(_("未知的方向：%(value)s。") % {"value": cleaned["direction"]})
+    if cleaned.get("period", PeriodKind.MONTH) not in set(PeriodKind):
+        raise ApplicationError(_("未知的统计周期：%(value)s。") % {"value": cleaned["period"]})
+    if "numerator" in cleaned:
+        cleaned["numerator"] = validate_measure(cleaned["numerator"], side=_("分子")).to_json()
+    unit = cleaned.get("unit", Unit.PERCENT)
+    if unit == Unit.COUNT:
+        cleaned["denominator"] = None
+    elif "denominator" in cleaned:
+        if cleaned["denominator"] is None:
+            raise ApplicationError(_("比率指标须有分母（只计数量请选单位“数量”）。"))
+        cleaned["denominator"] = validate_measure(cleaned["denominator"], side=_("分母")).to_json()
+    target = cleaned.get("target")
+    if target is not None and not isinstance(target, Decimal):
+        try:
+            cleaned["target"] = Decimal(str(target))
+        except InvalidOperation:
+            raise ApplicationError(_("目标值必须是数字。")) from None
+    region = str(cleaned.get("region_code") or "").strip()
+    cleaned["region_code"] = region
+    if region and not Node.objects.filter(code=region).exists():
+        raise ApplicationError(_("适用区域的节点编码不存在：%(code)s。") % {"code": region})
+    valid_from, valid_to = cleaned.get("valid_from"), cleaned.get("valid_to")
+    if valid_from and valid_to and valid_to <= valid_from:
+        raise ApplicationError(_("停用日期须晚于启用日期。"))
+    return cleaned
+
+
+def indicator_validate(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Check a definition without saving it (the edit form's and the API's validation)."""
+    return _clean(data)
+
+
+def _after_formula_change(indicator: Indicator) -> None:
+    """Stored values no longer match the definition: recompute them after commit (background task)."""
+    from civicgrid.indicators.tasks import recompute_indicators
+
+    first = (
+        IndicatorValue.objects.filter(indicator=indicator).order_by("period_start")
+        .values_list("period_start", flat=True).first()
+    )
+    args = ([indicator.code], first.isoformat() if first else None)
+    transaction.on_commit(lambda: recompute_indicators.enqueue(*args))
+
+
+def indicator_create(*, actor: Any, code: str, name: str, numerator: Any, denominator: Any = None,
+                     **fields: Any) -> Indicator:
+    """Define an indicator (MANAGE_INDICATORS); its values are computed in the background."""
+    _require_manager(actor)
+    code = slugify(code.strip()).replace("-", "_")
+    if not code:
+        raise ApplicationError(_("指标编码只能含字母、数字和下划线。"))
+    unknown = sorted(set(fields) - set(EDITABLE))
+    if unknown:
+        raise ValueError(f"unknown indicator fields {unknown}")
+    cleaned = _clean({"name": name, "numerator": numerator, "denominator": denominator, **fields})
+    with transaction.atomic():
+        if Indicator.objects.filter(code=code).exists():
+            raise ApplicationError(_("指标编码 %(code)s 已存在。") % {"code": code})
+        indicator = Indicator.objects.create(code=code, **cleaned)
+        audit.record(actor=actor, action=AuditAction.CREATE, instance=indicator, after=audit.snapshot(indicator))
+        _after_formula_change(indicator)
+    return indicator
+
+
+def indicator_update(*, actor: Any, indicator: Indicator, **changes: Any) -> Indicator:
+    """Change a definition (MANAGE_INDICATORS). A built-in's formula belongs to its app: only its
+    name, target, region, validity, on/off and order change here."""
+    _require_manager(actor)
+    unknown = sorted(set(changes) - set(EDITABLE))
+    if unknown:
+        raise ValueError(f"unknown indicator fields {unknown}")
+    if indicator.is_builtin:
+        locked = [key for key in BUILTIN_OWNED if key in changes and changes[key] != getattr(indicator, key)]
+        if locked:
+            raise ApplicationError(_("内置指标的公式由系统维护，不能修改：%(fields)s。") % {"fields": ", ".join(locked)})
+    current = {key: getattr(indicator, key) for key in EDITABLE}
+    cleaned = _clean({**current, **changes})
+    with transaction.atomic():
+        locked_row = Indicator.objects.select_for_update().get(pk=indicator.pk)
+        before = audit.snapshot(locked_row)
+        for key in changes:
+            setattr(locked_row, key, cleaned[key])
+        locked_row.save()
+        before, after = audit.changed(before, audit.snapshot(locked_row))
+        if after:
+            audit.record(actor=actor, action=AuditAction.UPDATE, instance=locked_row, before=before, after=after)
+        if set(after) & {"numerator", "denominator", "unit", "period", "region_code", "valid_from", "valid_to"}:
+            _after_formula_change(locked_row)
+    return locked_row
+
+
+def indicators_sync_builtins() -> dict[str, int]:
+    """Write the registered built-in indicators to the table: create the missing ones, update the
+    formula of existing ones where the registration changed. Returns counts by outcome."""
+    counts = {"created": 0, "updated": 0, "unchanged": 0}
+    for definition in sorted(builtins().values(), key=lambda item: (item.order, item.code)):
+        counts[_sync_one(definition)] += 1
+    return counts
+
+
+def _builtin_fields(definition: BuiltinIndicator) -> dict[str, Any]:
+    return {
+        "numerator": validate_measure(definition.numerator, side=_("分子")).to_json(),
+        "denominator": (
+            validate_measure(definition.denominator, side=_("分母")).to_json()
+            if definition.denominator is not None and definition.unit != Unit.COUNT else None
+        ),
+        "unit": str(definition.unit),
+        "direction": str(definition.direction),
+        "period": str(definition.period),
+        "description": str(definition.description),
+    }
+
+
+def _sync_one(definition: BuiltinIndicator) -> str:
+    owned = _builtin_fields(definition)
+    with transaction.atomic():
+        existing = Indicator.objects.select_for_update().filter(code=definition.code).first()
+        if existing is None:
+            indicator = Indicator.objects.create(
+                code=definition.code, name=str(definition.name), target=definition.target,
+                region_code=definition.region_code, valid_from=definition.valid_from, valid_to=definition.valid_to,
+                order=definition.order, is_builtin=True, **owned,
+            )
+            audit.record(actor=None, action=AuditAction.CREATE, instance=indicator, after=audit.snapshot(indicator),
+                         reason="indicators sync")
+            _after_formula_change(indicator)
+            return "created"
+        before = audit.snapshot(existing)
+        for key, value in owned.items():
+            setattr(existing, key, value)
+        existing.is_builtin = True
+        changed_before, changed_after = audit.changed(before, audit.snapshot(existing))
+        if not changed_after:
+            return "unchanged"
+        existing.save()
+        audit.record(actor=None, action=AuditAction.UPDATE, instance=existing, before=changed_before,
+                     after=changed_after, reason="indicators sync")
+        _after_formula_change(existing)
+        return "updated"
+
+
+# --- computation -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Area:
+    """Where an indicator is computed: a path prefix ("" = the whole tree) and its top nodes."""
+
+    prefix: str
+    anchors: tuple[int, ...]
+
+    @property
+    def empty(self) -> bool:
+        return not self.anchors
+
+
+def area_of(indicator: Indicator) -> Area:
+    """The subtree of the indicator's region, or the whole tree."""
+    if indicator.region_code:
+        region = Node.objects.filter(code=indicator.region_code).values_list("pk", "path").first()
+        return Area(region[1], (region[0],)) if region else Area("", ())
+    return Area("", tuple(Node.objects.filter(parent__isnull=True).values_list("pk", flat=True)))
+
+
+def cuts_for(indicator: Indicator, starts: Iterable[dt.date], today: dt.date) -> list[Cut]:
+    """Each period counted through its last day, or through today while it runs; periods outside
+    the indicator's validity or still to come are left out."""
+    cuts = []
+    for start in starts:
+        end = period_end(indicator.period, start)
+        if start > today or (indicator.valid_from and end < indicator.valid_from):
+            continue
+        if indicator.valid_to and start >= indicator.valid_to:
+            continue
+        cuts.append(Cut(start, min(end, today)))
+    return cuts
+
+
+def _nodes(prefix: str) -> dict[int, tuple[str, int]]:
+    queryset: QuerySet[Node] = Node.objects.all()
+    if prefix:
+        queryset = queryset.filter(path__startswith=prefix)
+    return {pk: (path, depth) for pk, path, depth in queryset.values_list("pk", "path", "depth")}
+
+
+def compute(
+    indicator: Indicator, cuts: list[Cut], *, prefix: str | None = None
+) -> tuple[dict[Any, Totals], dict[int, tuple[str, int]]]:
+    """Totals of every node under `prefix` (default: the indicator's area) for the cut periods, and
+    the nodes' (path, depth). Nothing is written."""
+    area = area_of(indicator)
+    if area.empty:
+        return {}, {}
+    if prefix is None or (area.prefix and area.prefix.startswith(prefix)):
+        prefix = area.prefix
+    elif area.prefix and not prefix.startswith(area.prefix):
+        return {}, {}  # a subtree outside the indicator's region
+    numerator, denominator = measures_of(indicator)
+    kind = indicator.period
+    numerators = own_values(numerator, kind, cuts, path_prefix=prefix)
+    denominators = own_values(denominator, kind, cuts, path_prefix=prefix) if denominator else {}
+    nodes = _nodes(prefix)
+    return roll_up(numerators, denominators, {pk: path for pk, (path, _depth) in nodes.items()}), nodes
+
+
+def _value_row(indicator: Indicator, node: int, place: tuple[str, int], cut: Cut, totals: Totals,
+               now: dt.datetime) -> IndicatorValue:
+    return IndicatorValue(
+        indicator=indicator, node_id=node, scope_path=place[0], depth=place[1], period_kind=indicator.period,
+        period_start=cut.start, as_of=cut.day, numerator=totals.numerator, denominator=totals.denominator,
+        own_numerator=totals.own_numerator, own_denominator=totals.own_denominator, computed_at=now,
+    )
+
+
+def _write(indicator: Indicator, cuts: list[Cut], totals: Mapping[Any, Totals], nodes: Mapping[int, tuple[str, int]]) -> int:
+    area = area_of(indicator)
+    now = timezone.now()
+    by_start = {cut.start: cut for cut in cuts}
+    rows = [
+        _value_row(indicator, node, nodes[node], by_start[start], value, now)
+        for (node, start), value in totals.items()
+        if start in by_start and node in nodes
+        and (value.numerator or value.denominator or value.own_numerator or value.own_denominator)
+    ]
+    present = {(row.node_id, row.period_start) for row in rows}
+    rows += [
+        _value_row(indicator, anchor, nodes[anchor], cut, Totals(), now)
+        for cut in cuts for anchor in area.anchors if anchor in nodes and (anchor, cut.start) not in present
+    ]
+    IndicatorValue.objects.filter(
+        indicator=indicator, period_kind=indicator.period, period_start__in=list(by_start)
+    ).delete()
+    IndicatorValue.objects.bulk_create(rows, batch_size=BATCH_SIZE)
+    return len(rows)
+
+
+def _recompute_cuts(indicator: Indicator, cuts: list[Cut]) -> int:
+    """Compute and replace the stored values of the cut periods. The computation runs outside the
+    lock; when an incremental update committed meanwhile (the revision moved) it runs again, and the
+    last time holding the indicator's row lock, so no update is lost."""
+    for attempt in range(RACE_RETRIES + 1):
+        final = attempt == RACE_RETRIES
+        seen = None
+        if not final:
+            seen = Indicator.objects.filter(pk=indicator.pk).values_list("revision", flat=True).get()
+            totals, nodes = compute(indicator, cuts)
+        with transaction.atomic():
+            locked = Indicator.objects.select_for_update().only("pk", "revision").get(pk=indicator.pk)
+            if final:
+                totals, nodes = compute(indicator, cuts)
+            elif locked.revision != seen:
+                continue
+            return _write(indicator, cuts, totals, nodes)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _chunks(cuts: list[Cut], size: int) -> list[list[Cut]]:
+    return [cuts[index:index + size] for index in range(0, len(cuts), size)]
+
+
+def indicator_recompute(
+    *, indicator: Indicator, first: dt.date | None = None, last: dt.date | None = None,
+    progress: Progress | None = None, today: dt.date | None = None,
+) -> int:
+    """Recompute the stored values of the periods from the one containing `first` (default: a year
+    ago) to the one containing `last` (default and at most: today). Returns the rows written."""
+    today = today or timezone.localdate()
+    last = min(last or today, today)
+    first = first or (today - dt.timedelta(days=HISTORY_DAYS))
+    cuts = cuts_for(indicator, starts_between(indicator.period, first, last), today)
+    chunks = _chunks(cuts, CHUNK[PeriodKind(indicator.period)])
+    written = 0
+    for done, chunk in enumerate(chunks, start=1):
+        written += _recompute_cuts(indicator, chunk)
+        if progress is not None:
+            progress(done, len(chunks))
+    return written
+
+
+def indicator_recompute_all(
+    *, codes: Iterable[str] | None = None, first: dt.date | None = None, progress: Progress | None = None,
+    today: dt.date | None = None,
+) -> dict[str, int]:
+    """Recompute every active indicator (or the given codes); rows written by code. `progress` gets
+    (periods chunks done, total) across all of them."""
+    queryset = Indicator.objects.all() if codes is not None else Indicator.objects.filter(is_active=True)
+    if codes is not None:
+        wanted = list(codes)
+        queryset = queryset.filter(code__in=wanted)
+        missing = sorted(set(wanted) - set(queryset.values_list("code", flat=True)))
+        if missing:
+            raise ApplicationError(_("未知的指标编码：%(codes)s。") % {"codes": ", ".join(missing)})
+    indicators = list(queryset)
+    today = today or timezone.localdate()
+    start = first or (today - dt.timedelta(days=HISTORY_DAYS))
+    sizes = {
+        item.pk: len(_chunks(cuts_for(item, starts_between(item.period, start, today), today),
+                             CHUNK[PeriodKind(item.period)]))
+        for item in indicators
+    }
+    total = sum(sizes.values())
+    offset = 0
+    written: dict[str, int] = {}
+    for item in indicators:
+
+        def step(done: int, _count: int, base: int = offset) -> None:
+            if progress is not None:
+                progress(base + done, total)
+
+        written[item.code] = indicator_recompute(indicator=item, first=start, progress=step, today=today)
+        offset += sizes[item.pk]
+    return written
+
+
+def indicators_refresh_current(*, today: dt.date | None = None) -> int:
+    """Recount the running period of every active indicator through today (the daily job: records
+    dated today, e.g. deadlines falling due, enter the count). Returns the rows written."""
+    today = today or timezone.localdate()
+    written = 0
+    for indicator in Indicator.objects.filter(is_active=True):
+        cuts = cuts_for(indicator, [period_start(indicator.period, today)], today)
+        if cuts:
+            written += _recompute_cuts(indicator, cuts)
+    return written
+
+
+# --- incremental update ------------------------------------------------------------------------
 
 
 def notify_changed(*, source: str, node_id: int, day: dt.date) -> None:
@@ -10,4 +421,96 @@ def notify_changed(*, source: str, node_id: int, day: dt.date) -> None:
     every indicator using the source (that node and its ancestors, the affected periods). Call it from
     `transaction.on_commit(..., robust=True)`; call once per (node, day) that changed — for a record that
     moved, for its old and its new node/day."""
-    # filled in by the engine (next commit)
+    path = Node.objects.filter(pk=node_id).values_list("path", flat=True).first()
+    if path is None:
+        return
+    for indicator in Indicator.objects.filter(is_active=True):
+        numerator, denominator = measures_of(indicator)
+        sides = [side for side in (numerator, denominator) if side is not None and side.source == source]
+        if sides:
+            _apply_change(indicator, node_id, path, day, numerator, denominator, source)
+
+
+def _apply_change(
+    indicator: Indicator, node_id: int, path: str, day: dt.date, numerator: Measure, denominator: Measure | None,
+    source: str,
+) -> None:
+    area = area_of(indicator)
+    today = timezone.localdate()
+    chain = node_ids_of(path)
+    anchor = next((pk for pk in area.anchors if pk in chain), None)
+    if anchor is None or day > today:
+        return  # outside the indicator's region, or a date no stored period has reached
+    changed_numerator = numerator if numerator.source == source else None
+    changed_denominator = denominator if denominator is not None and denominator.source == source else None
+    sides = [side for side in (changed_numerator, changed_denominator) if side is not None]
+    # A stock or a snapshot carries a change into every later period; a flow stays in its own.
+    lasting = any(side.window == Window.CUMULATIVE or get_source(side.source).is_snapshot for side in sides)
+    first = period_start(indicator.period, day)
+    current = period_start(indicator.period, today)
+    last = current if lasting else first
+    with transaction.atomic():
+        # One writer per indicator at a time: incremental updates and recomputations queue here.
+        Indicator.objects.select_for_update().only("pk").get(pk=indicator.pk)
+        Indicator.objects.filter(pk=indicator.pk).update(revision=F("revision") + 1)
+        stored = dict(
+            IndicatorValue.objects.filter(
+                indicator=indicator, period_kind=indicator.period, node_id=anchor,
+                period_start__gte=first, period_start__lte=last,
+            ).values_list("period_start", "as_of")
+        )
+        if first <= current <= last and stored.get(current) != today:
+            # The running period was counted through an earlier day (or not yet): recount it whole,
+            # which takes this change in too.
+            cuts = cuts_for(indicator, [current], today)
+            if cuts:
+                totals, nodes = compute(indicator, cuts)
+                _write(indicator, cuts, totals, nodes)
+            stored.pop(current, None)
+        cuts = cuts_for(indicator, sorted(stored), today)
+        if cuts:
+            _apply_deltas(indicator, node_id, path, cuts, changed_numerator, changed_denominator)
+
+
+def _apply_deltas(indicator: Indicator, node_id: int, path: str, cuts: list[Cut], numerator: Measure | None,
+                  denominator: Measure | None) -> None:
+    """Recount the node's own records in the cut periods and add the differences to the node and
+    every ancestor (F() updates; the caller holds the indicator's lock)."""
+    kind = indicator.period
+    new_numerators = own_values(numerator, kind, cuts, node_id=node_id, node_path=path) if numerator else {}
+    new_denominators = own_values(denominator, kind, cuts, node_id=node_id, node_path=path) if denominator else {}
+    values = IndicatorValue.objects.filter(indicator=indicator, period_kind=kind)
+    starts = [cut.start for cut in cuts]
+    own = {
+        start: (own_numerator, own_denominator)
+        for start, own_numerator, own_denominator in values.filter(period_start__in=starts, node_id=node_id)
+        .values_list("period_start", "own_numerator", "own_denominator")
+    }
+    changes = {}
+    for start in starts:
+        old_numerator, old_denominator = own.get(start, (0, 0))
+        new_numerator = new_numerators.get((node_id, start), 0) if numerator else old_numerator
+        new_denominator = new_denominators.get((node_id, start), 0) if denominator else old_denominator
+        if (new_numerator, new_denominator) != (old_numerator, old_denominator):
+            changes[start] = (new_numerator, new_denominator, new_numerator - old_numerator,
+                              new_denominator - old_denominator)
+    if not changes:
+        return
+    chain = node_ids_of(path)
+    places = {pk: (node_path, depth) for pk, node_path, depth in
+              Node.objects.filter(pk__in=chain).values_list("pk", "path", "depth")}
+    now = timezone.now()
+    by_start = {cut.start: cut for cut in cuts}
+    IndicatorValue.objects.bulk_create(
+        [_value_row(indicator, pk, places[pk], by_start[start], Totals(), now)
+         for start in changes for pk in chain if pk in places],
+        ignore_conflicts=True,
+    )
+    for start, (new_numerator, new_denominator, delta_numerator, delta_denominator) in changes.items():
+        values.filter(period_start=start, node_id=node_id).update(
+            own_numerator=new_numerator, own_denominator=new_denominator
+        )
+        values.filter(period_start=start, node_id__in=chain).update(
+            numerator=F("numerator") + delta_numerator, denominator=F("denominator") + delta_denominator,
+            computed_at=now,
+        )

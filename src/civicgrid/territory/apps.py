@@ -9,4 +9,5 @@ class TerritoryConfig(AppConfig):
 
     def ready(self) -> None:
         import civicgrid.territory.import_schema  # noqa: F401  (registers the import schemas)
+        import civicgrid.territory.indicator_sources  # noqa: F401  (registers the coverage indicator source)
         from civicgrid.territory import policies  # noqa: F401  (registers the scope policies)

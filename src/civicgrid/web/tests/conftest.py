@@ -17,6 +17,7 @@ from civicgrid.accounts.models import User
 from civicgrid.accounts.roles import Role
 from civicgrid.core.exports import workbook_bytes
 from civicgrid.core.masking import mask_id_number, mask_phone
+from civicgrid.indicators.tests.factories import seed_matrix_values as seed_indicator_values
 from civicgrid.ingest.models import ImportJob, ImportStatus
 from civicgrid.people.models import Person
 from civicgrid.people.services import person_update
@@ -82,6 +83,7 @@ def matrix_world(world: World, settings: Any, tmp_path: Path) -> MatrixWorld:
     users = {
         role.value: factories.user_with_scope(role, world.town_a, username=f"{role.value}_a") for role in Role
     }
+    seed_indicator_values()  # the coverage indicator's values in both towns (indicators.IndicatorValue)
     uploader = factories.user_with_scope(Role.TOWN_OFFICER, world.district, username="uploader")
     jobs = (_import_job(uploader, world.town_a, "顾官屯镇"), _import_job(uploader, world.town_b, "许营镇"))
     people = list(Person.objects.all())

@@ -1,0 +1,223 @@
+"""The computation: what each node's own records contribute to a measure per period (one set-based
+GROUP BY query per measure, or one call of a snapshot function), and the roll-up of those
+contributions to every ancestor through the materialised path.
+
+Semantics (see README.md in this package):
+- A period P of the indicator's kind is counted through a cut day C (P's first day ≤ C ≤ P's last):
+  a flow measure (window "period") takes records whose date field falls in [P.start, C]; a stock
+  measure (window "cumulative") takes records dated on or before C; a snapshot measure takes the
+  snapshot of day C. Dates are local (Asia/Shanghai); records without a date are not placed.
+- The value of a node is Σ numerator ÷ Σ denominator over the records of its whole subtree; ratios
+  are never averaged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import models
+from django.db.models import Count, F, Q, Sum
+from django.db.models.functions import Trunc
+from django.utils import timezone
+
+from civicgrid.indicators.periods import Cut
+from civicgrid.indicators.registry import Aggregate, Measure, Source, Window, get_source, split_filter_key
+
+Key = tuple[int, dt.date]  # (node id, period start)
+
+
+def node_ids_of(path: str) -> list[int]:
+    """"/1/4/17/" -> [1, 4, 17] (root first)."""
+    return [int(part) for part in path.strip("/").split("/") if part]
+
+
+def _local_midnight(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min), timezone.get_default_timezone())
+
+
+def _filters_q(filters: Mapping[str, Any]) -> Q:
+    condition = Q()
+    for key, value in filters.items():
+        name, lookup = split_filter_key(key)
+        if isinstance(value, Mapping):
+            value = F(value["field"])
+        elif lookup == "in":
+            value = list(value)
+        condition &= Q(**{f"{name}__{lookup}": value})
+    return condition
+
+
+def _matches(row: Mapping[str, Any], filters: Mapping[str, Any]) -> bool:
+    """The filters applied to one snapshot row, in Python."""
+    for key, wanted in filters.items():
+        name, lookup = split_filter_key(key)
+        value = row.get(name)
+        if lookup == "exact":
+            ok = value == wanted
+        elif lookup == "in":
+            ok = value in wanted
+        elif lookup == "isnull":
+            ok = (value is None) == bool(wanted)
+        elif value is None:
+            ok = False
+        else:
+            ok = {"gt": value > wanted, "gte": value >= wanted, "lt": value < wanted, "lte": value <= wanted}[lookup]
+        if not ok:
+            return False
+    return True
+
+
+def _node_of(value: Any, source: Source) -> int | None:
+    if value is None:
+        return None
+    if source.node_is_path:
+        ids = node_ids_of(str(value))
+        return ids[-1] if ids else None
+    return int(value)
+
+
+def _where_node(source: Source, *, path_prefix: str, node_id: int | None, node_path: str) -> Q:
+    condition = Q()
+    if source.node_is_path:
+        if path_prefix:
+            condition &= Q(**{f"{source.node_field}__startswith": path_prefix})
+        if node_id is not None:
+            condition &= Q(**{source.node_field: node_path})
+    else:
+        if path_prefix:
+            condition &= Q(**{f"{source.node_field}__path__startswith": path_prefix})
+        if node_id is not None:
+            condition &= Q(**{f"{source.node_field}_id": node_id})
+    return condition
+
+
+def _model_own(
+    source: Source, measure: Measure, kind: str, cuts: Sequence[Cut], *, path_prefix: str, node_id: int | None,
+    node_path: str,
+) -> dict[Key, int]:
+    model = source.get_model()
+    date_field = model._meta.get_field(measure.date_field)
+    is_datetime = isinstance(date_field, models.DateTimeField)
+
+    def bound(day: dt.date) -> dt.date | dt.datetime:
+        return _local_midnight(day) if is_datetime else day
+
+    first, last = cuts[0].start, cuts[-1].day
+    base = model._default_manager.filter(
+        _filters_q(measure.filters), _where_node(source, path_prefix=path_prefix, node_id=node_id, node_path=node_path)
+    )
+    key_field = source.node_field if source.node_is_path else f"{source.node_field}_id"
+    aggregate = Count("pk") if measure.aggregate == Aggregate.COUNT else Sum(measure.sum_field)
+    bucket = Trunc(
+        measure.date_field, kind, output_field=models.DateField(),
+        tzinfo=timezone.get_default_timezone() if is_datetime else None,
+    )
+    within = base.filter(**{f"{measure.date_field}__gte": bound(first),
+                            f"{measure.date_field}__lt": bound(last + dt.timedelta(days=1))})
+    flow: dict[Key, int] = defaultdict(int)
+    rows = within.annotate(period_bucket=bucket).values(key_field, "period_bucket").annotate(
+        measure_value=aggregate
+    ).order_by()
+    for row in rows:
+        node = _node_of(row[key_field], source)
+        if node is not None and row["measure_value"]:
+            flow[(node, row["period_bucket"])] += int(row["measure_value"])
+    if measure.window == Window.PERIOD:
+        return dict(flow)
+
+    # A stock: what was there before the first period, then each period's additions, running.
+    before: dict[int, int] = defaultdict(int)
+    earlier = base.filter(**{f"{measure.date_field}__lt": bound(first)}).values(key_field).annotate(
+        measure_value=aggregate
+    ).order_by()
+    for row in earlier:
+        node = _node_of(row[key_field], source)
+        if node is not None and row["measure_value"]:
+            before[node] += int(row["measure_value"])
+    nodes = set(before) | {node for node, _start in flow}
+    result: dict[Key, int] = {}
+    for node in nodes:
+        running = before.get(node, 0)
+        for cut in cuts:
+            running += flow.get((node, cut.start), 0)
+            if running:
+                result[(node, cut.start)] = running
+    return result
+
+
+def _snapshot_own(
+    source: Source, measure: Measure, cuts: Sequence[Cut], *, path_prefix: str, node_id: int | None
+) -> dict[Key, int]:
+    if source.snapshot is None:
+        raise ValueError(f"{source.code} is not a snapshot source")
+    start_of = {cut.day: cut.start for cut in cuts}
+    result: dict[Key, int] = defaultdict(int)
+    for row in source.snapshot(days=[cut.day for cut in cuts], path_prefix=path_prefix, node_id=node_id):
+        if row["day"] not in start_of or not _matches(row, measure.filters):
+            continue
+        value = 1 if measure.aggregate == Aggregate.COUNT else int(row.get(measure.sum_field) or 0)
+        if value:
+            result[(int(row["node_id"]), start_of[row["day"]])] += value
+    return dict(result)
+
+
+def own_values(
+    measure: Measure, kind: str, cuts: Sequence[Cut], *, path_prefix: str = "", node_id: int | None = None,
+    node_path: str = "",
+) -> dict[Key, int]:
+    """What records attributed to each node contribute to the measure in each cut period, for nodes
+    under `path_prefix` (or the one node `node_id`, whose path is `node_path`). Cuts are consecutive
+    periods; only the last may end before the period does."""
+    if not cuts:
+        return {}
+    source = get_source(measure.source)
+    if source.is_snapshot:
+        return _snapshot_own(source, measure, cuts, path_prefix=path_prefix, node_id=node_id)
+    return _model_own(source, measure, kind, cuts, path_prefix=path_prefix, node_id=node_id, node_path=node_path)
+
+
+@dataclass
+class Totals:
+    """Numerator and denominator of one node in one period: over its subtree and its own records."""
+
+    numerator: int = 0
+    denominator: int = 0
+    own_numerator: int = 0
+    own_denominator: int = 0
+
+
+def roll_up(
+    numerators: Mapping[Key, int], denominators: Mapping[Key, int], paths: Mapping[int, str]
+) -> dict[Key, Totals]:
+    """Add each node's own contribution to itself and every ancestor (from its materialised path).
+    Contributions of nodes missing from `paths` (deleted since) are dropped."""
+    totals: dict[Key, Totals] = defaultdict(Totals)
+    chains: dict[int, list[int]] = {}
+
+    def chain(node: int) -> list[int]:
+        if node not in chains:
+            chains[node] = node_ids_of(paths[node]) if node in paths else []
+        return chains[node]
+
+    for (node, start), value in numerators.items():
+        if not chain(node):
+            continue
+        totals[(node, start)].own_numerator += value
+        for ancestor in chain(node):
+            totals[(ancestor, start)].numerator += value
+    for (node, start), value in denominators.items():
+        if not chain(node):
+            continue
+        totals[(node, start)].own_denominator += value
+        for ancestor in chain(node):
+            totals[(ancestor, start)].denominator += value
+    return dict(totals)
+
+
+def measures_using(specs: Iterable[Measure | None], source: str) -> bool:
+    """Whether any of the specs reads the source."""
+    return any(spec is not None and spec.source == source for spec in specs)
