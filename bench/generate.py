@@ -27,7 +27,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 import territory  # noqa: E402  (bench/ is a folder of scripts, not a package)
 

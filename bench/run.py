@@ -33,7 +33,6 @@ ROOT = BENCH.parent
 DATA = BENCH / "data"
 OUT = BENCH / "out"
 sys.path.insert(0, str(BENCH))
-sys.path.insert(0, str(ROOT / "src"))
 
 PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 PG_TEMPLATE = "cg_bench_template"
@@ -259,7 +258,14 @@ def child_ours(spec: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
     job = run_import(actor=None, schema="people.person", path=Path(spec["file"]), dry_run=False)
     seconds = time.perf_counter() - started
-    result = {"seconds": seconds, "baseline_hwm_mib": baseline_mib, "db_rows": Person.objects.count()}
+    import civicgrid
+
+    result = {
+        "seconds": seconds,
+        "baseline_hwm_mib": baseline_mib,
+        "db_rows": Person.objects.count(),
+        "civicgrid_path": civicgrid.__file__,
+    }
     for name in ("rows_total", "rows_created", "rows_updated", "rows_unchanged", "rows_error", "status"):
         value = getattr(job, name, None)
         result[name] = value if isinstance(value, int | float | None) else str(value)
@@ -404,8 +410,33 @@ class PostgresDatabase(Database):
         )
 
 
+def source_tree(mode: str, workdir: Path) -> tuple[Path, dict[str, Any]]:
+    """The `src` folder the children import: a snapshot of the committed HEAD (default), so that
+    others' half-written changes in the shared work tree cannot break or skew a run, or the work tree."""
+    commit = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    if mode == "worktree":
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "src"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        return ROOT / "src", {"mode": "worktree", "commit": commit, "src_dirty": bool(dirty.strip())}
+    snapshot = workdir / "snapshot"
+    snapshot.mkdir(parents=True)
+    archive = subprocess.run(
+        ["git", "archive", commit, "src"], cwd=ROOT, capture_output=True, check=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(snapshot)], input=archive, check=True)
+    return snapshot / "src", {"mode": "snapshot of HEAD", "commit": commit, "src_dirty": False}
+
+
 class Runner:
-    def __init__(self, args: argparse.Namespace, stamp: str, workdir: Path) -> None:
+    def __init__(self, args: argparse.Namespace, stamp: str, workdir: Path, src: Path) -> None:
+        self.src = src
         self.args = args
         self.log_path = OUT / f"run-{stamp}.log"
         self.log = self.log_path.open("a", encoding="utf-8")
@@ -425,7 +456,8 @@ class Runner:
             "DJANGO_SETTINGS_MODULE": "civicgrid.config.settings.dev",
             "CIVICGRID_DEBUG": "false",  # DEBUG keeps every query in memory: never benchmark with it
             "CIVICGRID_DATA_DIR": str(self.workdir / "var"),
-            "PYTHONPATH": os.pathsep.join([str(BENCH), str(ROOT / "src")]),
+            # Ahead of the venv's editable install of the work tree.
+            "PYTHONPATH": os.pathsep.join([str(BENCH), str(self.src)]),
             **env_extra,
         }
         load = os.getloadavg()[0]
@@ -552,7 +584,8 @@ def run(args: argparse.Namespace) -> Path:
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     OUT.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="cg-bench-"))
-    runner = Runner(args, stamp, workdir)
+    src, code = source_tree(args.src, workdir)
+    runner = Runner(args, stamp, workdir, src)
     started = time.perf_counter()
     runner.say(
         f"bench run {stamp}: rows={args.rows:,} slice={args.slice_rows:,} reps={args.reps} "
@@ -570,6 +603,7 @@ def run(args: argparse.Namespace) -> Path:
         "stamp": stamp,
         "args": vars(args),
         "machine": machine_facts(),
+        "code": code,
         "files": files,
         "measurements": runner.measurements,
     }
@@ -606,6 +640,7 @@ def run(args: argparse.Namespace) -> Path:
                     runner.measure(
                         raw_task, {**raw_spec, "drop_indexes": True}, database, file="csv", variant="noindex"
                     )
+                for _ in range(args.bulk_reps):
                     runner.measure(
                         "bulk_create", {"task": "bulk_create", "file": str(big["csv"])}, database, file="csv"
                     )
@@ -693,8 +728,10 @@ def render(results: dict[str, Any]) -> str:
     rows_label = f"{args['rows']:,}"
     lines = [
         f"Run `{results['stamp']}` — files of {rows_label} rows ({args['invalid_rate']:.0%} invalid rows) and a "
-        f"{args['slice_rows']:,}-row slice (all valid). Short measurements: median of {args['reps']} runs; "
-        f"full-size imports: {args['million_reps']} run each. Peak RSS: the child process's ru_maxrss, max over runs.",
+        f"{args['slice_rows']:,}-row slice (all valid). Parse and DB-write ceilings and the slice: median of "
+        f"{args['reps']} runs; bulk_create: {args.get('bulk_reps', args['reps'])} run(s); full-size imports: "
+        f"{args['million_reps']} run each. Peak RSS: the child process's ru_maxrss, max over runs. "
+        f"Code: {results.get('code', {}).get('mode', 'work tree')} {results.get('code', {}).get('commit', '')[:10]}.",
         "",
         "**Raw ceilings, same run**",
         "",
@@ -716,7 +753,7 @@ def render(results: dict[str, Any]) -> str:
         for variant in ("indexed", "noindex")
     }
     lines.append(
-        "| **DB write ceiling**: SQLite `executemany` / PostgreSQL `COPY` of pre-built tuples into "
+        "| **DB write ceiling** (3 runs): SQLite `executemany` / PostgreSQL `COPY` of pre-built tuples into "
         "people_person as migrated (all its indexes), one transaction | "
         f"{_fmt_rate(median_rate(raw['sqlite', 'indexed']))} | {_fmt_rate(median_rate(raw['postgresql', 'indexed']))} | "
         f"{fmt_peak(raw['sqlite', 'indexed'] + raw['postgresql', 'indexed'])} |"
@@ -834,6 +871,13 @@ def main() -> None:
         "--skip", default="", help="comma list of: parse,ceilings,million,slice,die,die-default"
     )
     parser.add_argument("--keep-databases", action="store_true")
+    parser.add_argument(
+        "--src",
+        choices=("snapshot", "worktree"),
+        default="snapshot",
+        help="import the committed HEAD (default) or the work tree as it is",
+    )
+    parser.add_argument("--bulk-reps", type=int, default=1, help="repeats of the 1M-row bulk_create ceiling")
     args = parser.parse_args()
     if args.child:
         child_main(args.child)
