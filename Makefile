@@ -20,13 +20,15 @@ run: install
 	$(BIN)/civicgrid migrate --no-input
 	$(BIN)/civicgrid demo
 	$(BIN)/civicgrid collectstatic --no-input --verbosity 0
-	$(BIN)/civicgrid runserver $(HOST):$(PORT) --noreload & \
-	  CIVICGRID_WORKER=1 $(BIN)/civicgrid db_worker --no-reload --interval 1 ; kill %1
+	@# The task worker (imports, recomputations) runs beside the web server and stops with it.
+	$(BIN)/civicgrid db_worker --no-reload --interval 1 & worker=$$!; \
+	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	  $(BIN)/civicgrid runserver $(HOST):$(PORT) --noreload
 
 test: install
 	$(BIN)/ruff check src bench
 	$(BIN)/mypy src
-	$(BIN)/python -m pytest -q -p no:randomly
+	$(BIN)/python -m pytest -q
 
 lint: install
 	$(BIN)/ruff check src bench
