@@ -15,6 +15,7 @@ from django.test import Client
 
 from civicgrid.accounts.models import User
 from civicgrid.accounts.roles import Role
+from civicgrid.cases.tests.factories import matrix_objects as matrix_case_objects
 from civicgrid.core.exports import workbook_bytes
 from civicgrid.core.masking import mask_id_number, mask_phone
 from civicgrid.indicators.tests.factories import seed_matrix_values as seed_indicator_values
@@ -80,6 +81,7 @@ def matrix_world(world: World, settings: Any, tmp_path: Path) -> MatrixWorld:
         )
         for cadre, village in ((cadre_a, world.village_a), (cadre_b, world.village_b))
     ]
+    case_objects = matrix_case_objects(world)  # an inspection, its finding's case and photo in each village
     users = {
         role.value: factories.user_with_scope(role, world.town_a, username=f"{role.value}_a") for role in Role
     }
@@ -101,6 +103,7 @@ def matrix_world(world: World, settings: Any, tmp_path: Path) -> MatrixWorld:
             "person": (world.person_a, world.person_b),
             "assignment": (assignments[0], assignments[1]),
             "import_job": jobs,
+            **case_objects,
         },
         out_of_scope_markers=markers,
         full_numbers=[p.id_number for p in people] + [p.phone for p in people if p.phone],
