@@ -28,7 +28,7 @@ run: install
 test: install
 	$(BIN)/ruff check src bench
 	$(BIN)/mypy src
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -rsx
 
 lint: install
 	$(BIN)/ruff check src bench
