@@ -90,10 +90,19 @@ def test_flows_handling_id_numbers_leave_none_in_the_logs(redacted_caplog, world
     assert client.get("/boom/").status_code == 500
     # A failed sign-in where the user typed an ID number as account name (axes logs the attempt).
     Client().post("/accounts/login/", {"username": FAILING_ID_NUMBER, "password": "13812345678"})
-    # A registration refused for a bad check digit (the service's message must not echo the number).
+    # A registration refused for a bad check digit, through the page and the service (whose message a
+    # caller might log: it must not echo the number).
+    response = client.post(
+        "/people/new/",
+        {"id_number": "371502198005170018", "name": "错号", "phone": "13812345678", "address_node": world.village_a.code},
+    )
+    assert response.status_code == 400
     with pytest.raises(ApplicationError) as excinfo:
         person_create(actor=admin_user, id_number="371502198005170018", name="错号", address_node=world.village_a)
     logging.getLogger("civicgrid").warning("refused: %s", excinfo.value.message)
+    # An audited unmask of a full ID number and phone.
+    person = world.person_a
+    assert client.post(f"/people/{person.pk}/unmask/", {"reason": "核对"}).status_code == 200
 
     text = redacted_caplog.text
     assert "Internal Server Error: /boom/" in text
