@@ -127,7 +127,7 @@ def inspection_record_result(
     at = now or timezone.now()
 
     def work(written: list[str]) -> InspectionResult:
-        locked = Inspection.objects.select_for_update().select_related("node").get(pk=inspection.pk)
+        locked = Inspection.objects.select_for_update(of=("self",)).select_related("node").get(pk=inspection.pk)
         if locked.status != InspectionStatus.RECORDING:
             raise ApplicationError("检查已完成，结果不能再修改 (the inspection is completed)")
         if item.version_id != locked.version_id or not item.applies_to_kind(locked.node.kind):
@@ -176,7 +176,7 @@ def inspection_complete(
             f"整改期限 {deadline:%Y-%m-%d} 已过，不能早于今天 {today:%Y-%m-%d} (the deadline is in the past)"
         )
     with transaction.atomic():
-        locked = Inspection.objects.select_for_update().select_related("node", "version__standard").get(
+        locked = Inspection.objects.select_for_update(of=("self",)).select_related("node", "version__standard").get(
             pk=inspection.pk
         )
         if locked.status != InspectionStatus.RECORDING:

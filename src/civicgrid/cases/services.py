@@ -289,7 +289,7 @@ def allowed_actions(*, actor: Any, case: Case) -> list[str]:
 
 
 def _lock(case: Case, expected_version: int) -> Case:
-    locked = Case.objects.select_for_update().select_related("node", "responsible_person").get(pk=case.pk)
+    locked = Case.objects.select_for_update(of=("self",)).select_related("node", "responsible_person").get(pk=case.pk)
     if locked.version != expected_version:
         raise ApplicationError(STALE)
     return locked
@@ -485,7 +485,7 @@ def target_level(*, deadline: dt.date, today: dt.date, step_days: int) -> int:
 
 def _escalate_one(case_id: int, *, at: dt.datetime, today: dt.date, step: int) -> tuple[bool, bool]:
     with transaction.atomic():
-        case = Case.objects.select_for_update().select_related("node").filter(pk=case_id).first()
+        case = Case.objects.select_for_update(of=("self",)).select_related("node").filter(pk=case_id).first()
         if case is None or case.status not in OVERDUE_STATUSES or case.escalation_exhausted:
             return False, False
         wanted = target_level(deadline=case.deadline, today=today, step_days=step)

@@ -303,7 +303,7 @@ def standard_version_publish(*, actor: Any, version: StandardVersion, now: dt.da
     """Publish a draft: from now on it is immutable and inspections may use it."""
     _check_manager(actor)
     with transaction.atomic():
-        locked = StandardVersion.objects.select_for_update().select_related("standard").get(pk=version.pk)
+        locked = StandardVersion.objects.select_for_update(of=("self",)).select_related("standard").get(pk=version.pk)
         if locked.status != VersionStatus.DRAFT:
             raise ApplicationError(f"{locked} 已发布，不能重复发布；修改请复制为新版本 (already published)")
         if not locked.items.exists():
@@ -321,7 +321,7 @@ def standard_version_delete(*, actor: Any, version: StandardVersion) -> None:
     """Delete a draft version (published versions are kept for ever: inspections refer to them)."""
     _check_manager(actor)
     with transaction.atomic():
-        locked = StandardVersion.objects.select_for_update().select_related("standard").get(pk=version.pk)
+        locked = StandardVersion.objects.select_for_update(of=("self",)).select_related("standard").get(pk=version.pk)
         if locked.status != VersionStatus.DRAFT:
             raise ApplicationError("已发布的版本不能删除 (a published version cannot be deleted)")
         audit.record(actor=actor, action=AuditAction.DELETE, instance=locked,
@@ -385,17 +385,17 @@ def _read_source(source: Any) -> list[ItemSpec]:
                 errors.append((number, column.label, getattr(exc, "message", None) or str(exc)))
         if not filled:
             continue
+        code = values.get("code")
+        if code is not None:
+            if code in seen:
+                errors.append((number, "编号", f"与第 {seen[code]} 行编号重复 (duplicate code)"))
+            else:
+                seen[code] = number
         if not errors:
             try:
-                spec = _spec_from_row(values)
+                specs.append(_spec_from_row(values))
             except ValueError as exc:
                 errors.append((number, "阈值", str(exc)))
-            else:
-                if spec.code in seen:
-                    errors.append((number, "编号", f"与第 {seen[spec.code]} 行编号重复 (duplicate code)"))
-                else:
-                    seen[spec.code] = number
-                    specs.append(spec)
         problems.extend(errors)
         if len(specs) > MAX_ITEMS:
             raise StandardImportError(f"检查项目超过 {MAX_ITEMS} 项 (too many items)")
