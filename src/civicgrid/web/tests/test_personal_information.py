@@ -1,14 +1,17 @@
-"""R13 (masked by default everywhere), R14 (audited unmask with a reason), R27 (minors), R29 (soft delete)."""
+"""R13 (masked by default everywhere), R14 (audited unmask with a reason), R27 (minors), R29 (soft delete),
+R26 through the real export."""
 
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 
 import pytest
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
+from openpyxl import load_workbook
 
 from civicgrid.accounts.roles import Role
 from civicgrid.core.errors import ApplicationError
@@ -200,3 +203,17 @@ def test_soft_delete_needs_a_reason_and_the_scope(matrix_world, person_a):
         person_delete(actor=reader, person=person_a, reason="越权")
     assert Person.objects.filter(deleted_at__isnull=False).count() == 0
     assert not AuditEvent.objects.filter(action=AuditAction.DELETE).exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ['=HYPERLINK("http://x","y")', "+1", "-1", "@SUM(A1)"])
+def test_people_export_neutralises_formula_names(matrix_world, name):
+    """R26 end to end: a resident whose name a spreadsheet would run comes out of the export as text."""
+    factories.person(matrix_world.world.village_a, name=name)
+    response = matrix_world.client_for(Role.COUNTY_ADMIN).get(reverse("people:export"))
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    cells = [cell for row in sheet.iter_rows() for cell in row if cell.value == "'" + name]
+    assert len(cells) == 1
+    assert cells[0].data_type == "s"
+    assert not any(cell.data_type == "f" for row in sheet.iter_rows() for cell in row)
