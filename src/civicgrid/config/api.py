@@ -44,5 +44,6 @@ api.add_router("/territory", territory_router)
 api.add_router("/people", people_router)
 
 api.add_router("/imports/", ingest_router)  # the import framework's (civicgrid.ingest.api)
+api.add_router("/indicators/", "civicgrid.indicators.api.router")  # indicators and dashboards
 
 urlpatterns = [path("", api.urls)]

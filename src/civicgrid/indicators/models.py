@@ -41,6 +41,8 @@ class Indicator(models.Model):
     period = models.CharField(_("统计周期"), max_length=8, choices=PERIOD_CHOICES, default=PeriodKind.MONTH.value)
     # The code of the territory node whose subtree the indicator applies to (blank: everywhere).
     region_code = models.CharField(_("适用区域（节点编码）"), max_length=32, blank=True)
+    # That node's materialised path (kept by the services), so applicability needs no node lookup.
+    region_path = models.CharField(max_length=255, blank=True, editable=False)
     valid_from = models.DateField(_("启用日期"), null=True, blank=True)
     valid_to = models.DateField(_("停用日期"), null=True, blank=True)
     is_builtin = models.BooleanField(_("内置"), default=False, editable=False)

@@ -27,6 +27,9 @@ from civicgrid.territory.models import Node
 from civicgrid.territory.scoping import scope_paths, scope_q
 
 TREND_PERIODS = 12
+# Days before this are refused (API) or ignored (pages): no period of interest lies there, and
+# walking periods back from year 1 would overflow the calendar.
+MIN_DAY = dt.date(1990, 1, 1)
 # Within this share of the target (relative) a value that misses it is "near" (amber), not "off" (red).
 NEAR_SHARE = Decimal("0.05")
 PICKER_LIMIT = 500
@@ -107,11 +110,9 @@ def indicator_list(*, actor: Any, node: Node | None = None, include_inactive: bo
     indicators = list(queryset)
     if node is None:
         return indicators
-    regions = {item.region_code for item in indicators if item.region_code}
-    region_paths = dict(Node.objects.filter(code__in=regions).values_list("code", "path")) if regions else {}
     return [
         item for item in indicators
-        if not item.region_code or node.path.startswith(region_paths.get(item.region_code, "\x00"))
+        if not item.region_code or (item.region_path and node.path.startswith(item.region_path))
     ]
 
 
@@ -212,7 +213,9 @@ def _values(actor: Any) -> QuerySet[IndicatorValue]:
 
 def _on(day: dt.date | None) -> dt.date:
     today = timezone.localdate()
-    return today if day is None or day > today else day
+    if day is None or day > today:
+        return today
+    return max(day, MIN_DAY)
 
 
 def node_readings(*, actor: Any, node: Node, indicators: Sequence[Indicator], on: dt.date | None = None) -> list[Reading]:

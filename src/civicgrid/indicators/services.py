@@ -105,8 +105,11 @@ def _clean(data: Mapping[str, Any]) -> dict[str, Any]:
             raise ApplicationError(_("目标值必须是数字。")) from None
     region = str(cleaned.get("region_code") or "").strip()
     cleaned["region_code"] = region
-    if region and not Node.objects.filter(code=region).exists():
-        raise ApplicationError(_("适用区域的节点编码不存在：%(code)s。") % {"code": region})
+    cleaned["region_path"] = ""
+    if region:
+        cleaned["region_path"] = Node.objects.filter(code=region).values_list("path", flat=True).first() or ""
+        if not cleaned["region_path"]:
+            raise ApplicationError(_("适用区域的节点编码不存在：%(code)s。") % {"code": region})
     valid_from, valid_to = cleaned.get("valid_from"), cleaned.get("valid_to")
     if valid_from and valid_to and valid_to <= valid_from:
         raise ApplicationError(_("停用日期须晚于启用日期。"))
@@ -135,7 +138,7 @@ def indicator_create(*, actor: Any, code: str, name: str, numerator: Any, denomi
     """Define an indicator (MANAGE_INDICATORS); its values are computed in the background."""
     _require_manager(actor)
     code = slugify(code.strip()).replace("-", "_")
-    if not code:
+    if not code or code == "new":
         raise ApplicationError(_("指标编码只能含字母、数字和下划线。"))
     unknown = sorted(set(fields) - set(EDITABLE))
     if unknown:
@@ -166,7 +169,7 @@ def indicator_update(*, actor: Any, indicator: Indicator, **changes: Any) -> Ind
     with transaction.atomic():
         locked_row = Indicator.objects.select_for_update().get(pk=indicator.pk)
         before = audit.snapshot(locked_row)
-        for key in changes:
+        for key in [*changes, "region_path"]:
             setattr(locked_row, key, cleaned[key])
         locked_row.save()
         before, after = audit.changed(before, audit.snapshot(locked_row))
@@ -205,9 +208,13 @@ def _sync_one(definition: BuiltinIndicator) -> str:
     with transaction.atomic():
         existing = Indicator.objects.select_for_update().filter(code=definition.code).first()
         if existing is None:
+            region_path = (
+                Node.objects.filter(code=definition.region_code).values_list("path", flat=True).first() or ""
+                if definition.region_code else ""
+            )
             indicator = Indicator.objects.create(
                 code=definition.code, name=str(definition.name), target=definition.target,
-                region_code=definition.region_code, valid_from=definition.valid_from, valid_to=definition.valid_to,
+                region_code=definition.region_code, region_path=region_path, valid_from=definition.valid_from, valid_to=definition.valid_to,
                 order=definition.order, is_builtin=True, **owned,
             )
             audit.record(actor=None, action=AuditAction.CREATE, instance=indicator, after=audit.snapshot(indicator),

@@ -63,6 +63,10 @@ def register_test_sources() -> None:
 
 def indicator(code: str, numerator: Measure, denominator: Measure | None, **fields: Any) -> Indicator:
     """An indicator row straight into the table (the services' validation has its own tests)."""
+    if fields.get("region_code"):
+        from civicgrid.territory.models import Node
+
+        fields["region_path"] = Node.objects.get(code=fields["region_code"]).path
     return Indicator.objects.create(
         code=code, name=fields.pop("name", code), numerator=numerator.to_json(),
         denominator=denominator.to_json() if denominator else None, **fields,
