@@ -14,6 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from civicgrid.core.errors import ApplicationError
@@ -360,6 +361,13 @@ class Case(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
+
+    @property
+    def overdue_days(self) -> int:
+        """Days past the deadline while the handler still owes the fix (0 when not overdue)."""
+        if self.status not in OVERDUE_STATUSES:
+            return 0
+        return max(0, (timezone.localdate() - self.deadline).days)
 
 
 class CaseEventKind(models.TextChoices):

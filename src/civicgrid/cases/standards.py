@@ -68,6 +68,7 @@ KIND_WORDS: dict[str, str] = {
     "乡镇": NodeKind.TOWN, "区县": NodeKind.DISTRICT, "开发区": NodeKind.DISTRICT, "大队": NodeKind.BRIGADE,
     "路口": NodeKind.POST, "路段": NodeKind.POST, "点位": NodeKind.POST,
 }
+_CODE = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
 _KIND_SPLIT = re.compile(r"[、,，;；\s]+")
 _THRESHOLD_TEXT = re.compile(r"^\s*(≥|<=|>=|≤|=|==|＝|不低于|不少于|不高于|不超过)?\s*([+-]?\d+(?:\.\d+)?)\s*(\S*)\s*$")
 
@@ -227,8 +228,10 @@ def standard_version_create(
     sections in order of first appearance."""
     _check_manager(actor)
     code = code.strip()
-    if not code or len(code) > 32:
-        raise ApplicationError("体系编码须为 1 到 32 个字符 (standard code must be 1-32 characters)")
+    if not _CODE.match(code):
+        raise ApplicationError(
+            "体系编码须为 1 到 32 位字母、数字、“-”“_”“.” (standard code: 1-32 letters, digits, - _ .)"
+        )
     if not items:
         raise ApplicationError("没有检查项目 (the standard has no items)")
     if len(items) > MAX_ITEMS:
