@@ -7,11 +7,13 @@ columns changes nothing; a dry run rolls every batch back and keeps only the cou
 from __future__ import annotations
 
 import re
+import threading
+from collections import deque
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
 from civicgrid.core.errors import ApplicationError
 from civicgrid.ingest import headers
@@ -33,14 +35,24 @@ MISSING = "必填项为空 (required value missing)"
 
 @dataclass
 class Counts:
-    """Rows seen (blank and footer rows excluded) and what became of them."""
+    """Rows seen (blank and footer rows excluded) and what became of them. The reading thread owns
+    `total` and `invalid`; the writing thread owns the rest, so neither overwrites the other."""
 
     total: int = 0
-    processed: int = 0
+    invalid: int = 0  # rows refused before the writer (parse, validation, duplicates)
+    written: int = 0  # rows handed to the writer in committed (or dry-run) batches
     created: int = 0
     updated: int = 0
     unchanged: int = 0
-    errors: int = 0
+    write_errors: int = 0  # rows the writer refused
+
+    @property
+    def processed(self) -> int:
+        return self.invalid + self.written
+
+    @property
+    def errors(self) -> int:
+        return self.invalid + self.write_errors
 
 
 @dataclass
@@ -100,6 +112,54 @@ class MergeFill:
         return cells
 
 
+class BatchWriter:
+    """Writes batches on a second thread that shares the reading thread's database connection, so
+    reading and validating the next batch overlaps the database work on the previous one (sqlite3
+    and psycopg release the GIL while the database works). At most one batch is in flight, and the
+    reading thread does not touch the database while it is: it only parses, validates and reports."""
+
+    def __init__(self, flush: Callable[[list[Row]], None], *, overlap: bool) -> None:
+        self.flush = flush
+        self.overlap = overlap
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    @property
+    def idle(self) -> bool:
+        return self._thread is None or not self._thread.is_alive()
+
+    def submit(self, batch: list[Row]) -> None:
+        """Wait for the batch in flight (raising its error), then start writing this one."""
+        self.wait()
+        if not self.overlap:
+            self.flush(batch)
+            return
+        connection = connections[DEFAULT_DB_ALIAS]
+        connection.inc_thread_sharing()
+        self._thread = threading.Thread(target=self._run, args=(connection, batch), daemon=True)
+        self._thread.start()
+
+    def _run(self, connection: Any, batch: list[Row]) -> None:
+        # Django's connections are per thread: hand this thread the reading thread's connection so
+        # the batch's transaction, the job's progress and the writer's queries all use it.
+        connections[DEFAULT_DB_ALIAS] = connection
+        try:
+            self.flush(batch)
+        except BaseException as exc:  # re-raised on the reading thread by wait()
+            self._error = exc
+        finally:
+            connection.dec_thread_sharing()
+
+    def wait(self, *, raise_error: bool = True) -> None:
+        """Block until no batch is in flight; re-raise the writer's error, if any."""
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._error is not None and raise_error:
+            error, self._error = self._error, None
+            raise error
+
+
 class Pipeline:
     """One run of one schema over one table source."""
 
@@ -114,6 +174,7 @@ class Pipeline:
         batch_size: int | None = None,
         row_offset: int = 1,
         on_progress: Callable[[Counts, bool], None] | None = None,
+        overlap: bool = True,
     ) -> None:
         self.schema = schema
         self.source = source
@@ -124,6 +185,10 @@ class Pipeline:
         self.row_offset = row_offset
         self.on_progress = on_progress
         self.counts = Counts()
+        self._write_errors: deque[tuple[Row, str, str]] = deque()
+        # Whole-file batches gain nothing from overlapping; everything else reads the next batch
+        # while the previous one is written.
+        self.writer = BatchWriter(self._flush, overlap=overlap and schema.overlap_writes and self.batch_size > 0)
         self._sheet_index: dict[str, int] = {}
         # The header text each field had in each sheet: the report names columns as the file does.
         self._labels: dict[str, dict[str, str]] = {}
@@ -187,11 +252,17 @@ class Pipeline:
             self.schema.prepare(self.context)
         seen: dict[Hashable, int] = {}
         batch: list[Row] = []
-        for plan in plans:
-            self._run_sheet(plan, seen, batch)
-        if batch:
-            self._flush(batch)
-            batch.clear()
+        try:
+            for plan in plans:
+                self._run_sheet(plan, seen, batch)
+            if batch:
+                self.writer.submit(list(batch))
+                batch.clear()
+        finally:
+            # Never leave a batch in flight: the caller uses the connection next.
+            self.writer.wait(raise_error=False)
+        self.writer.wait()
+        self._drain()
         self._progress(final=True)
         return self.counts
 
@@ -274,19 +345,20 @@ class Pipeline:
                 if is_footer(cells):
                     continue
                 counts.total += 1
-                counts.processed += 1
-                counts.errors += 1
+                counts.invalid += 1
                 self._report_row(sheet_name, sheet_index, number, errors)
             else:
                 counts.total += 1
                 batch.append(Row(sheet_name, number, values))
                 if batch_size and len(batch) >= batch_size:
-                    self._flush(batch)
+                    self.writer.submit(list(batch))
                     batch.clear()
+                    self._drain()
                     since_progress = 0
                     continue
             since_progress += 1
-            if since_progress >= PROGRESS_EVERY:
+            if since_progress >= PROGRESS_EVERY and self.writer.idle:
+                self._drain()
                 self._progress(final=False)
                 since_progress = 0
 
@@ -311,15 +383,15 @@ class Pipeline:
         return ""
 
     def _flush(self, batch: list[Row]) -> None:
+        """Write one batch in its own transaction (runs on the writer thread)."""
         counts = self.counts
         with transaction.atomic():
             result = self.schema.writer(batch, self.context)
-            counts.processed += len(batch)
+            counts.written += len(batch)
             counts.created += result.created
             counts.updated += result.updated
             counts.unchanged += result.unchanged
-            bad_rows = {(row.sheet, row.number) for row, _, _ in result.errors}
-            counts.errors += len(bad_rows)
+            counts.write_errors += len({(row.sheet, row.number) for row, _, _ in result.errors})
             if self.context.dry_run:
                 transaction.set_rollback(True)
             elif self.on_progress is not None:
@@ -327,7 +399,12 @@ class Pipeline:
                 self.on_progress(counts, False)
         if self.context.dry_run and self.on_progress is not None:
             self.on_progress(counts, False)
-        for row, field_name, reason in result.errors:
+        self._write_errors.extend(result.errors)
+
+    def _drain(self) -> None:
+        """Move the writer's refusals into the report (on the reading thread, which owns the report)."""
+        while self._write_errors:
+            row, field_name, reason = self._write_errors.popleft()
             column = self.schema.column(field_name)
             label = self._labels.get(row.sheet, {}).get(field_name) or (column.label if column else field_name)
             self.report.add(

@@ -108,7 +108,10 @@ class ImportSchema:
     """An importable registry. `writer(rows, context)` upserts one batch by the natural key and says
     how many rows it created, updated or left unchanged; `validate(values, context)` may add derived
     values and raise RowError; `prepare(context)` loads lookups once per import into context.cache.
-    `batch_size=0` hands the whole file to the writer at once (rows that refer to each other)."""
+    `batch_size=0` hands the whole file to the writer at once (rows that refer to each other).
+    While a batch is written, the next is read and validated on another thread sharing the same
+    database connection, so `validate` and the parsers must not query the database (use `prepare`
+    and context.cache); a schema that must, sets `overlap_writes=False`."""
 
     name: str
     label: str | Promise
@@ -121,6 +124,7 @@ class ImportSchema:
     batch_size: int = 10_000
     file_format: str = FORMAT_TABLE
     description: str | Promise = ""
+    overlap_writes: bool = True
 
     def column(self, field_name: str) -> Column | None:
         """The column of a field, if the schema has one."""
