@@ -34,6 +34,7 @@ from civicgrid.core import audit
 from civicgrid.core.errors import ApplicationError
 from civicgrid.core.models import AuditAction, AuditEvent
 from civicgrid.demo import places
+from civicgrid.demo.indicators_demo import build_indicator_history
 from civicgrid.demo.places import PlannedNode
 from civicgrid.demo.residents import Resident, ResidentMaker, clan_surname
 from civicgrid.people.models import Person
@@ -547,6 +548,7 @@ def build_demo(
             advance(1)
 
         _create_accounts(plan, nodes, persons, reuse, advance)
+        build_indicator_history(root_code=DEMO_ROOT_CODE)  # last: after the cases demo, so its indicators count
         summary = demo_summary()
         audit.record(
             actor=None, action=AuditAction.CREATE, object_type="demo.world", object_repr="聊城市演示数据",

@@ -386,7 +386,9 @@ def dashboard(*, actor: Any, node: Node, on: dt.date | None = None, selected_cod
     indicators = indicator_list(actor=actor, node=node)
     trends = node_trends(actor=actor, node=node, indicators=indicators, on=day)
     readings = [trends[item.pk][-1] for item in indicators]
-    selected = next((item for item in indicators if item.code == selected_code), indicators[0] if indicators else None)
+    with_data = [item for item, reading in zip(indicators, readings, strict=True) if reading.value is not None]
+    fallback = (with_data or indicators or [None])[0]
+    selected = next((item for item in indicators if item.code == selected_code), fallback)
     ranking = child_ranking(actor=actor, indicator=selected, node=node, children=children, on=day) if selected else []
     return Dashboard(
         node=node, ancestors=ancestors, children=children, on=day, indicators=indicators, readings=readings,

@@ -180,12 +180,13 @@ def indicator_update(*, actor: Any, indicator: Indicator, **changes: Any) -> Ind
     return locked_row
 
 
-def indicators_sync_builtins() -> dict[str, int]:
+def indicators_sync_builtins(*, enqueue: bool = True) -> dict[str, int]:
     """Write the registered built-in indicators to the table: create the missing ones, update the
-    formula of existing ones where the registration changed. Returns counts by outcome."""
+    formula of existing ones where the registration changed. With `enqueue`, the values of created or
+    changed ones are recomputed in the background. Returns counts by outcome."""
     counts = {"created": 0, "updated": 0, "unchanged": 0}
     for definition in sorted(builtins().values(), key=lambda item: (item.order, item.code)):
-        counts[_sync_one(definition)] += 1
+        counts[_sync_one(definition, enqueue=enqueue)] += 1
     return counts
 
 
@@ -203,7 +204,7 @@ def _builtin_fields(definition: BuiltinIndicator) -> dict[str, Any]:
     }
 
 
-def _sync_one(definition: BuiltinIndicator) -> str:
+def _sync_one(definition: BuiltinIndicator, *, enqueue: bool) -> str:
     owned = _builtin_fields(definition)
     with transaction.atomic():
         existing = Indicator.objects.select_for_update().filter(code=definition.code).first()
@@ -219,7 +220,8 @@ def _sync_one(definition: BuiltinIndicator) -> str:
             )
             audit.record(actor=None, action=AuditAction.CREATE, instance=indicator, after=audit.snapshot(indicator),
                          reason="indicators sync")
-            _after_formula_change(indicator)
+            if enqueue:
+                _after_formula_change(indicator)
             return "created"
         before = audit.snapshot(existing)
         for key, value in owned.items():
@@ -231,7 +233,8 @@ def _sync_one(definition: BuiltinIndicator) -> str:
         existing.save()
         audit.record(actor=None, action=AuditAction.UPDATE, instance=existing, before=changed_before,
                      after=changed_after, reason="indicators sync")
-        _after_formula_change(existing)
+        if enqueue:
+            _after_formula_change(existing)
         return "updated"
 
 

@@ -174,6 +174,8 @@ def detail(request: HttpRequest, code: str) -> HttpResponse:
                             day=on or timezone.localdate())
     trend = node_trends(actor=request.user, node=node, indicators=[indicator], on=on,
                         periods=DETAIL_TREND_PERIODS)[indicator.pk]
+    while len(trend) > 1 and not trend[0].stored:  # periods before the stored history began
+        trend.pop(0)
     user: Any = request.user
     explicit_on = on.isoformat() if on else ""
     return render(request, "indicators/detail.html", {

@@ -86,7 +86,7 @@ def seed_matrix_values(today: dt.date | None = None) -> Indicator:
 
     from civicgrid.indicators.services import indicator_recompute, indicators_sync_builtins
 
-    indicators_sync_builtins()
+    indicators_sync_builtins(enqueue=False)
     coverage = Indicator.objects.get(code="responsibility_coverage")
     day = today or timezone.localdate()
     indicator_recompute(indicator=coverage, first=day - dt.timedelta(days=31), today=day)

@@ -6,10 +6,10 @@
   "use strict";
 
   var ATTAINMENT = {
-    met: { strong: "#2e7d32", light: "#c8e6c9" },
-    near: { strong: "#f9a825", light: "#fff3c4" },
-    off: { strong: "#c62828", light: "#ffcdd2" },
-    none: { strong: "#7b8da0", light: "#dde3ea" }
+    met: { fill: "#66bb6a", light: "#c8e6c9" },
+    near: { fill: "#ffca28", light: "#fff3c4" },
+    off: { fill: "#ef5350", light: "#ffcdd2" },
+    none: { fill: "#dde3ea", light: "#dde3ea" }
   };
 
   function suffix(data) { return (data.indicator && data.indicator.suffix) || ""; }
@@ -23,14 +23,17 @@
     }).join("");
   }
 
-  /* Colour of a node: its attainment's hue, deeper the better its value among its siblings. */
-  function colorOf(item, range, direction) {
-    var scheme = ATTAINMENT[item.attainment] || ATTAINMENT.none;
+  /* Colour of a node: with a target, its attainment (green met, amber near, red off); without one,
+     a blue scale, deeper for better values (higher or lower, by the indicator's direction). */
+  function colorOf(item, range, indicator) {
     if (item.value === null || item.value === undefined) return ATTAINMENT.none.light;
+    if (indicator.target !== null && indicator.target !== undefined) {
+      return (ATTAINMENT[item.attainment] || ATTAINMENT.none).fill;
+    }
     var span = range[1] - range[0];
     var t = span > 0 ? (item.value - range[0]) / span : 1;
-    if (direction === "lower") t = 1 - t;
-    return mix(scheme.light, scheme.strong, 0.35 + 0.65 * t);
+    if (indicator.direction === "lower") t = 1 - t;
+    return mix("#d6e4f2", "#1f4e79", 0.15 + 0.85 * t);
   }
 
   function valueRange(items) {
@@ -39,12 +42,20 @@
     return [Math.min.apply(null, values), Math.max.apply(null, values)];
   }
 
+  function hasValues(items) {
+    return items.some(function (i) { return i.value !== null && i.value !== undefined; });
+  }
+
+  var EMPTY = { type: "text", left: "center", top: "middle", silent: true,
+                style: { text: "暂无数据", fill: "#7a8796", fontSize: 14 } };
+
   function trend(container, data) {
     var points = data.trend || [];
     var target = data.indicator.target;
     var chart = echarts.init(container, null, { renderer: "canvas" });
     chart.setOption({
       animation: false,
+      graphic: hasValues(points) ? [] : [EMPTY],
       grid: { left: 56, right: 24, top: 28, bottom: 36 },
       tooltip: {
         trigger: "axis", renderMode: "richText",
@@ -54,7 +65,15 @@
         }
       },
       xAxis: { type: "category", data: points.map(function (p) { return p.label; }), axisLabel: { fontSize: 11 } },
-      yAxis: { type: "value", scale: true, axisLabel: { formatter: "{value}" + suffix(data) } },
+      yAxis: {
+        type: "value", axisLabel: { formatter: "{value}" + suffix(data) },
+        // Room around the values and the target; a percentage never beyond 100.
+        min: function (extent) { return Math.max(0, Math.floor((extent.min - (extent.max - extent.min) * 0.25 - 1) / 5) * 5); },
+        max: function (extent) {
+          var top = Math.ceil(extent.max + (extent.max - extent.min) * 0.1 + 1);
+          return suffix(data) === "%" ? Math.min(100, top) : top;
+        }
+      },
       series: [{
         type: "line", name: data.indicator.name, connectNulls: false, symbolSize: 7,
         data: points.map(function (p) { return p.value; }),
@@ -76,6 +95,7 @@
     var chart = echarts.init(container, null, { renderer: "canvas" });
     chart.setOption({
       animation: false,
+      graphic: hasValues(rows) ? [] : [EMPTY],
       grid: { left: 110, right: 70, top: 12, bottom: 28 },
       tooltip: {
         trigger: "item", renderMode: "richText",
@@ -91,7 +111,7 @@
       series: [{
         type: "bar", barMaxWidth: 22, cursor: "pointer",
         data: rows.map(function (r) {
-          return { value: r.value, itemStyle: { color: colorOf(r, range, data.indicator.direction) } };
+          return { value: r.value, itemStyle: { color: colorOf(r, range, data.indicator) } };
         }),
         label: { show: true, position: "right", fontSize: 11, formatter: function (p) { return rows[p.dataIndex].display; } },
         markLine: data.indicator.target === null ? undefined : {
@@ -113,17 +133,54 @@
     var range = valueRange(items);
     var byCode = {};
     var areas = [], lines = [], points = [], regions = [];
+    function extent(feature) {
+      var b = [Infinity, Infinity, -Infinity, -Infinity];
+      (function walk(c) {
+        if (typeof c[0] === "number") { b[0] = Math.min(b[0], c[0]); b[1] = Math.min(b[1], c[1]); b[2] = Math.max(b[2], c[0]); b[3] = Math.max(b[3], c[1]); return; }
+        c.forEach(walk);
+      })(feature.geometry.coordinates);
+      return (b[2] - b[0]) * (b[3] - b[1]);
+    }
+    features = features.slice().sort(function (a, b) {
+      if (a.properties.context !== b.properties.context) return a.properties.context ? -1 : 1;
+      return extent(b) - extent(a);
+    });
+    // A child area holding another child's centre (a brigade's area over the sub-districts it polices)
+    // is drawn first, as a coloured outline without a label, so the smaller areas stay readable.
+    function centre(feature) {
+      var b = [Infinity, Infinity, -Infinity, -Infinity];
+      (function walk(c) {
+        if (typeof c[0] === "number") { b[0] = Math.min(b[0], c[0]); b[1] = Math.min(b[1], c[1]); b[2] = Math.max(b[2], c[0]); b[3] = Math.max(b[3], c[1]); return; }
+        c.forEach(walk);
+      })(feature.geometry.coordinates);
+      return { box: b, x: (b[0] + b[2]) / 2, y: (b[1] + b[3]) / 2 };
+    }
+    var polygons = features.filter(function (f) {
+      return !f.properties.context && (f.geometry.type === "Polygon" || f.geometry.type === "MultiPolygon");
+    });
+    var containers = {};
+    polygons.forEach(function (outer) {
+      var o = centre(outer).box;
+      polygons.forEach(function (inner) {
+        if (inner === outer) return;
+        var c = centre(inner);
+        if (c.x > o[0] && c.x < o[2] && c.y > o[1] && c.y < o[3] && extent(inner) < extent(outer)) containers[outer.properties.code] = true;
+      });
+    });
     features.forEach(function (feature) {
       var props = feature.properties;
       byCode[props.code] = props;
-      var color = props.context ? "rgba(31,78,121,0.05)" : colorOf(props, range, data.indicator.direction);
+      var color = props.context ? "rgba(31,78,121,0.05)" : colorOf(props, range, data.indicator);
       var g = feature.geometry;
       if (g.type === "Polygon" || g.type === "MultiPolygon") {
         areas.push(feature);
         regions.push(props.context
           ? { name: props.code, silent: true, itemStyle: { areaColor: color, borderColor: "#1f4e79", borderType: "dashed", borderWidth: 2 }, label: { show: false }, emphasis: { disabled: true } }
-          : { name: props.code, itemStyle: { areaColor: color, borderColor: "#ffffff", borderWidth: 1.2 },
-              label: { show: true, formatter: props.name + "\n" + props.display, fontSize: 11, color: "#1d2733" } });
+          : containers[props.code]
+            ? { name: props.code, itemStyle: { areaColor: color, opacity: 0.35, borderColor: color, borderWidth: 3, borderType: "dashed" },
+                label: { show: false } }
+            : { name: props.code, itemStyle: { areaColor: color, borderColor: "#ffffff", borderWidth: 1.2 },
+                label: { show: true, formatter: props.name + "\n" + props.display, fontSize: 11, color: "#1d2733" } });
       } else if (g.type === "LineString" || g.type === "MultiLineString") {
         (g.type === "LineString" ? [g.coordinates] : g.coordinates).forEach(function (path) {
           lines.push({ name: props.code, coords: path, lineStyle: { color: props.context ? "#9aabbd" : color, width: props.context ? 2 : 5 } });
