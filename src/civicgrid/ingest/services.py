@@ -14,6 +14,7 @@ import datetime as dt
 import functools
 import logging
 import os
+import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -110,6 +111,7 @@ def import_start(
     ApplicationError (FileRejected) and leaves nothing behind but an audit event."""
     definition = get_schema(schema)
     check_can_import(actor=actor, schema=definition)
+    import_job_reap_stale()
     if (uploaded_file is None) == (path is None):
         raise ValueError("pass exactly one of uploaded_file and path")
     if scope_root is not None and actor is not None and not path_in_scope(actor, scope_root.path):
@@ -206,7 +208,11 @@ def import_run(*, job: ImportJob, progress: Progress | None = None, batch_size: 
         report_name = _write_report(job, definition, report, counts, status, message)
         _finish(job, definition, counts, status, message, report_name)
     except BaseException as exc:
-        logger.exception("import job %s failed", job.pk)
+        # The exception's text may quote a row (a database error names the conflicting ID number):
+        # log its type and where it happened, never its message (R20).
+        logger.error(
+            "import job %s failed: %s\n%s", job.pk, type(exc).__name__, "".join(traceback.format_tb(exc.__traceback__))
+        )
         counts = pipeline.counts if pipeline is not None else Counts()
         message = (
             f"导入中断（{type(exc).__name__}）。已提交的批次见计数；导入可重复执行，重新导入同一文件即可补全 "
@@ -214,8 +220,8 @@ def import_run(*, job: ImportJob, progress: Progress | None = None, batch_size: 
         )
         try:
             _finish(job, get_schema(job.schema), counts, ImportStatus.FAILED, message, "")
-        except Exception:  # the database itself may be gone; the reaper will mark the job later
-            logger.exception("could not mark import job %s failed", job.pk)
+        except Exception as finish_error:  # the database itself may be gone; the reaper marks the job later
+            logger.error("could not mark import job %s failed: %s", job.pk, type(finish_error).__name__)
         raise
     finally:
         report.close()

@@ -10,13 +10,21 @@ from civicgrid.ingest.models import ImportJob
 from civicgrid.ingest.services import import_run
 
 
+class ImportTaskFailed(Exception):
+    """The import job failed; its row says why. The original error is not chained: the task result
+    stores the traceback, and a database error's text may quote personal data (R20)."""
+
+
 @task()
 def run_import_job(job_id: str) -> dict[str, Any]:
     """Run one queued import job; the job row carries progress, counts and the outcome."""
     job = ImportJob.objects.filter(pk=job_id).first()
     if job is None:
         return {"status": "missing"}
-    job = import_run(job=job)
+    try:
+        job = import_run(job=job)
+    except Exception as exc:
+        raise ImportTaskFailed(f"import job {job_id} failed ({type(exc).__name__})") from None
     return {
         "status": job.status,
         "rows_total": job.rows_total,

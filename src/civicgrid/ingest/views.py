@@ -18,7 +18,7 @@ from civicgrid.core.exports import workbook_bytes, xlsx_response
 from civicgrid.ingest.forms import ImportForm, schema_choices_for
 from civicgrid.ingest.registry import FORMAT_TABLE, get_schema, schemas
 from civicgrid.ingest.selectors import import_job_get, import_job_list
-from civicgrid.ingest.services import import_job_reap_stale, import_start
+from civicgrid.ingest.services import import_start
 from civicgrid.web.permissions import requires
 
 JOBS_SHOWN = 50
@@ -46,9 +46,9 @@ def job_list(request: HttpRequest) -> HttpResponse:
                 return redirect("ingest:detail", pk=job.pk)
         else:
             status = 400
-    import_job_reap_stale()
     allowed = dict(schema_choices_for(actor))
-    jobs = import_job_list(actor=actor)[:JOBS_SHOWN]
+    labels = {schema.name: str(schema.label) for schema in schemas()}
+    jobs = [(job, labels.get(job.schema, job.schema)) for job in import_job_list(actor=actor)[:JOBS_SHOWN]]
     return render(
         request, "ingest/job_list.html",
         {"form": form, "jobs": jobs, "schemas": [schema for schema in schemas() if schema.name in allowed]},

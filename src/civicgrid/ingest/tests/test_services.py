@@ -22,6 +22,7 @@ from civicgrid.testing import factories
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ID_PATTERN = re.compile(r"\d{17}[\dX]")
+LEAKED_ID = "371502198005171234"
 
 
 @pytest.fixture(autouse=True)
@@ -37,7 +38,7 @@ def exploding_schema():
     def writer(rows, context):
         calls.append(len(rows))
         if len(calls) == 2:
-            raise RuntimeError("connection lost")
+            raise RuntimeError(f"connection lost; key (id_number)=({LEAKED_ID})")
         return WriteResult(created=len(rows))
 
     schema = registry.register(ImportSchema(
@@ -143,13 +144,15 @@ def test_a_job_runs_once(world, tmp_path):
 
 
 @pytest.mark.django_db
-def test_a_crash_marks_the_job_failed_and_keeps_committed_batches_counted(world, tmp_path, exploding_schema):
+def test_a_crash_marks_the_job_failed_and_keeps_committed_batches_counted(world, tmp_path, exploding_schema, caplog):
     path = write_csv(tmp_path / "x.csv", [["编码", "名称"]] + [[f"C{n}", "x"] for n in range(6)])
     job = import_start(actor=None, schema=exploding_schema.name, path=path, enqueue=False)
 
     with pytest.raises(RuntimeError, match="connection lost"):
         import_run(job=job)
 
+    assert "RuntimeError" in caplog.text
+    assert LEAKED_ID not in caplog.text  # the error's text may quote personal data (R20)
     job.refresh_from_db()
     assert job.status == ImportStatus.FAILED
     assert (job.rows_created, job.rows_processed) == (2, 2)

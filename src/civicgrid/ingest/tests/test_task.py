@@ -4,8 +4,11 @@ runs it and the job row carries the result."""
 import pytest
 from django.core.management import call_command
 from django_tasks import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
 
+from civicgrid.ingest import registry
 from civicgrid.ingest.models import ImportJob, ImportStatus
+from civicgrid.ingest.registry import Column, ImportSchema
 from civicgrid.ingest.services import import_start
 from civicgrid.ingest.tasks import run_import_job
 from civicgrid.ingest.tests.workbooks import write_csv
@@ -39,3 +42,28 @@ def test_worker_runs_the_queued_import(world, town_a_user, tmp_path):
     result = run_import_job.get_result(job.task_id)
     assert result.status == TaskResultStatus.SUCCESSFUL
     assert result.return_value["rows_created"] == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_import_fails_its_task_without_personal_data(world, tmp_path):
+    secret = "371502198005171234"
+
+    def writer(rows, context):
+        raise RuntimeError(f"duplicate key (id_number)=({secret})")
+
+    schema = registry.register(ImportSchema(
+        name="test.failing", label="测试", writer=writer, columns=(Column("code", ("编码",), required=True),),
+    ))
+    try:
+        job = import_start(actor=None, schema=schema.name, path=write_csv(tmp_path / "x.csv", [["编码"], ["1"]]))
+        call_command("db_worker", "--batch", "--no-startup-delay", verbosity=0)
+    finally:
+        registry.unregister(schema.name)
+
+    job = ImportJob.objects.get(pk=job.pk)
+    task_result = DBTaskResult.objects.get(id=job.task_id)
+    assert (job.status, task_result.status) == (ImportStatus.FAILED, TaskResultStatus.FAILED)
+    assert "RuntimeError" in job.message
+    assert "ImportTaskFailed" in str(task_result.traceback)
+    assert secret not in str(task_result.traceback)
+    assert secret not in job.message
