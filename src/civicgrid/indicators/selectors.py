@@ -387,7 +387,7 @@ def dashboard(*, actor: Any, node: Node, on: dt.date | None = None, selected_cod
     trends = node_trends(actor=actor, node=node, indicators=indicators, on=day)
     readings = [trends[item.pk][-1] for item in indicators]
     with_data = [item for item, reading in zip(indicators, readings, strict=True) if reading.value is not None]
-    fallback = (with_data or indicators or [None])[0]
+    fallback = (with_data or indicators)[0] if indicators else None
     selected = next((item for item in indicators if item.code == selected_code), fallback)
     ranking = child_ranking(actor=actor, indicator=selected, node=node, children=children, on=day) if selected else []
     return Dashboard(

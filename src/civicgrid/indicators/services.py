@@ -57,6 +57,12 @@ EDITABLE = ("name", "description", "unit", "numerator", "denominator", "target",
             "region_code", "valid_from", "valid_to", "is_active", "order")
 
 Progress = Callable[[int, int], object]
+AUDITED = ["code", *EDITABLE, "is_builtin"]
+
+
+def _snapshot(indicator: Indicator) -> dict[str, Any]:
+    """The definition's fields for the audit trail (not timestamps or the revision counter)."""
+    return audit.snapshot(indicator, fields=AUDITED)
 
 
 # --- definitions -------------------------------------------------------------------------------
@@ -98,9 +104,9 @@ def _clean(data: Mapping[str, Any]) -> dict[str, Any]:
             raise ApplicationError(_("比率指标须有分母（只计数量请选单位“数量”）。"))
         cleaned["denominator"] = validate_measure(cleaned["denominator"], side=_("分母")).to_json()
     target = cleaned.get("target")
-    if target is not None and not isinstance(target, Decimal):
+    if target is not None:
         try:
-            cleaned["target"] = Decimal(str(target))
+            cleaned["target"] = Decimal(str(target)).quantize(Decimal("0.0001"))
         except InvalidOperation:
             raise ApplicationError(_("目标值必须是数字。")) from None
     region = str(cleaned.get("region_code") or "").strip()
@@ -148,7 +154,7 @@ def indicator_create(*, actor: Any, code: str, name: str, numerator: Any, denomi
         if Indicator.objects.filter(code=code).exists():
             raise ApplicationError(_("指标编码 %(code)s 已存在。") % {"code": code})
         indicator = Indicator.objects.create(code=code, **cleaned)
-        audit.record(actor=actor, action=AuditAction.CREATE, instance=indicator, after=audit.snapshot(indicator))
+        audit.record(actor=actor, action=AuditAction.CREATE, instance=indicator, after=_snapshot(indicator))
         _after_formula_change(indicator)
     return indicator
 
@@ -168,11 +174,11 @@ def indicator_update(*, actor: Any, indicator: Indicator, **changes: Any) -> Ind
     cleaned = _clean({**current, **changes})
     with transaction.atomic():
         locked_row = Indicator.objects.select_for_update().get(pk=indicator.pk)
-        before = audit.snapshot(locked_row)
+        before = _snapshot(locked_row)
         for key in [*changes, "region_path"]:
             setattr(locked_row, key, cleaned[key])
         locked_row.save()
-        before, after = audit.changed(before, audit.snapshot(locked_row))
+        before, after = audit.changed(before, _snapshot(locked_row))
         if after:
             audit.record(actor=actor, action=AuditAction.UPDATE, instance=locked_row, before=before, after=after)
         if set(after) & {"numerator", "denominator", "unit", "period", "region_code", "valid_from", "valid_to"}:
@@ -218,16 +224,16 @@ def _sync_one(definition: BuiltinIndicator, *, enqueue: bool) -> str:
                 region_code=definition.region_code, region_path=region_path, valid_from=definition.valid_from, valid_to=definition.valid_to,
                 order=definition.order, is_builtin=True, **owned,
             )
-            audit.record(actor=None, action=AuditAction.CREATE, instance=indicator, after=audit.snapshot(indicator),
+            audit.record(actor=None, action=AuditAction.CREATE, instance=indicator, after=_snapshot(indicator),
                          reason="indicators sync")
             if enqueue:
                 _after_formula_change(indicator)
             return "created"
-        before = audit.snapshot(existing)
+        before = _snapshot(existing)
         for key, value in owned.items():
             setattr(existing, key, value)
         existing.is_builtin = True
-        changed_before, changed_after = audit.changed(before, audit.snapshot(existing))
+        changed_before, changed_after = audit.changed(before, _snapshot(existing))
         if not changed_after:
             return "unchanged"
         existing.save()
