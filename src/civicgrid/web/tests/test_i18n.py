@@ -263,7 +263,7 @@ def test_login_page_in_english_after_switching(client: Client) -> None:
     text = visible_text(html)
     assert response.status_code == 200
     assert '<html lang="en">' in html
-    for label in ("Log in", "Account", "Password", "civicgrid grid governance platform", "Switch"):
+    for label in ("Log in", "Username", "Password", "civicgrid grid governance platform", "Switch"):
         assert label in text, label
     for label in ("登录", "账号", "密码", "网格化治理平台", "切换"):
         assert label not in text, label
