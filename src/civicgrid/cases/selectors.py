@@ -295,3 +295,21 @@ def published_versions(*, actor: Any) -> QuerySet[StandardVersion]:
     return StandardVersion.objects.filter(status=VersionStatus.PUBLISHED).select_related("standard").order_by(
         "standard__code", "-number"
     )
+
+
+def published_version_get(*, actor: Any, pk: Any) -> StandardVersion:
+    """A published version by id (for starting an inspection), else 404."""
+    if not can_read_standards(actor):
+        raise Http404
+    try:
+        return StandardVersion.objects.select_related("standard").get(pk=int(pk), status=VersionStatus.PUBLISHED)
+    except (StandardVersion.DoesNotExist, ValueError, TypeError, OverflowError) as exc:
+        raise Http404 from exc
+
+
+def assignable_person_get(*, actor: Any, pk: Any) -> Person:
+    """One person a case in the actor's scope may be assigned to, else 404."""
+    try:
+        return assignable_people(actor=actor).get(pk=int(pk))
+    except (Person.DoesNotExist, ValueError, TypeError, OverflowError) as exc:
+        raise Http404 from exc

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.security import django_auth
 
+from civicgrid.cases.api import router as cases_router
 from civicgrid.core.errors import ApplicationError
 from civicgrid.ingest.api import router as ingest_router
 from civicgrid.people.api import router as people_router
@@ -44,6 +45,7 @@ api.add_router("/territory", territory_router)
 api.add_router("/people", people_router)
 
 api.add_router("/imports/", ingest_router)  # the import framework's (civicgrid.ingest.api)
+api.add_router("/cases/", cases_router)  # standards, inspections and the rectification loop (civicgrid.cases.api)
 api.add_router("/indicators/", "civicgrid.indicators.api.router")  # indicators and dashboards
 
 urlpatterns = [path("", api.urls)]

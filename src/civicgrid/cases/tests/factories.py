@@ -134,7 +134,8 @@ MATRIX_STANDARD = "CG-MATRIX"
 def matrix_objects(world: Any) -> dict[str, tuple[Any, Any]]:
     """For the security matrix: in each village of `world` (whose cadre must already be assigned) a
     completed inspection with a failed item and its photo, which opened a case routed to the cadre;
-    the standard is MATRIX_STANDARD v1 (global, addressed by code and number)."""
+    the standard is MATRIX_STANDARD v1 (global: addressed by code and number, or by id as the same
+    object in and out of the scope)."""
     version = published_standard(code=MATRIX_STANDARD, kinds=(NodeKind.VILLAGE,))
     inspector = factories.user_with_scope(Role.INSPECTOR, world.district, username="matrix_inspector")
     made: dict[str, list[Any]] = {"case": [], "inspection": [], "evidence": []}
@@ -153,4 +154,5 @@ def matrix_objects(world: Any) -> dict[str, tuple[Any, Any]]:
         made["inspection"].append(inspection)
         made["case"].append(failed.case)
         made["evidence"].append(failed.evidence.get())
-    return {kind: (pair[0], pair[1]) for kind, pair in made.items()}
+    # The standard is global: the same version "inside" and "outside" (API bodies refer to it by id).
+    return {**{kind: (pair[0], pair[1]) for kind, pair in made.items()}, "standard_version": (version, version)}
