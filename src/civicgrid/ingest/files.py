@@ -5,6 +5,7 @@ an .xlsx is checked against a zip bomb before anything decompresses it for real.
 from __future__ import annotations
 
 import codecs
+import io
 import json
 import re
 import shutil
@@ -242,7 +243,7 @@ def _inspect_xls(path: Path, size: int) -> FileInfo:
     names: list[str] = []
     try:
         # calamine picks the reader by extension; the stored file may still carry the upload's.
-        with CalamineWorkbook.from_filelike(path.open("rb")) as book:
+        with CalamineWorkbook.from_filelike(io.BytesIO(path.read_bytes())) as book:
             names = list(book.sheet_names)
             for index in range(len(names)):
                 rows += book.get_sheet_by_index(index).height

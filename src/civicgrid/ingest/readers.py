@@ -87,7 +87,8 @@ class XlsSource:
 
         self._error = CalamineError
         try:
-            self.book = CalamineWorkbook.from_filelike(path.open("rb"))
+            # From memory: calamine picks its reader by extension, and an .xls is small (≤ 65,536 rows a sheet).
+            self.book = CalamineWorkbook.from_filelike(io.BytesIO(path.read_bytes()))
         except (CalamineError, OSError, ValueError) as exc:
             raise FileRejected("文件已损坏或不是 Excel 工作簿 (unreadable .xls workbook)") from exc
         self._names = list(self.book.sheet_names)
