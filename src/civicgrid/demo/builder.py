@@ -34,6 +34,7 @@ from civicgrid.core import audit
 from civicgrid.core.errors import ApplicationError
 from civicgrid.core.models import AuditAction, AuditEvent
 from civicgrid.demo import places
+from civicgrid.demo.cases_demo import build_cases_demo
 from civicgrid.demo.indicators_demo import build_indicator_history
 from civicgrid.demo.places import PlannedNode
 from civicgrid.demo.residents import Resident, ResidentMaker, clan_surname
@@ -548,6 +549,7 @@ def build_demo(
             advance(1)
 
         _create_accounts(plan, nodes, persons, reuse, advance)
+        build_cases_demo(root_code=DEMO_ROOT_CODE)  # standard, a year of inspections, cases in every state
         build_indicator_history(root_code=DEMO_ROOT_CODE)  # last: after the cases demo, so its indicators count
         summary = demo_summary()
         audit.record(
