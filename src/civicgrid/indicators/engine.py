@@ -20,8 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import models
-from django.db.models import Count, F, Q, Sum
-from django.db.models.functions import Trunc
+from django.db.models import Case, Count, F, Q, Sum, Value, When
 from django.utils import timezone
 
 from civicgrid.indicators.periods import Cut
@@ -71,10 +70,10 @@ def _matches(row: Mapping[str, Any], filters: Mapping[str, Any]) -> bool:
     return True
 
 
-def _node_of(value: Any, source: Source) -> int | None:
+def _node_of(value: Any, by_path: bool) -> int | None:
     if value is None:
         return None
-    if source.node_is_path:
+    if by_path:
         ids = node_ids_of(str(value))
         return ids[-1] if ids else None
     return int(value)
@@ -96,57 +95,76 @@ def _where_node(source: Source, *, path_prefix: str, node_id: int | None, node_p
 
 
 def _model_own(
-    source: Source, measure: Measure, kind: str, cuts: Sequence[Cut], *, path_prefix: str, node_id: int | None,
+    source: Source, measures: Sequence[Measure], cuts: Sequence[Cut], *, path_prefix: str, node_id: int | None,
     node_path: str,
-) -> dict[Key, int]:
+) -> list[dict[Key, int]]:
+    """Measures sharing a source, date field and window, in one scan: GROUP BY node and period, one
+    conditional aggregate per measure. The period comes from comparisons with the period bounds (a
+    CASE), not from a date function per row, so both databases stay on plain column comparisons."""
     model = source.get_model()
-    date_field = model._meta.get_field(measure.date_field)
-    is_datetime = isinstance(date_field, models.DateTimeField)
+    date_name, window = measures[0].date_field, measures[0].window
+    is_datetime = isinstance(model._meta.get_field(date_name), models.DateTimeField)
 
     def bound(day: dt.date) -> dt.date | dt.datetime:
         return _local_midnight(day) if is_datetime else day
 
+    def aggregates() -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for index, measure in enumerate(measures):
+            condition = _filters_q(measure.filters) if measure.filters else None
+            found[f"measure_{index}"] = (
+                Count("pk", filter=condition) if measure.aggregate == Aggregate.COUNT
+                else Sum(measure.sum_field, filter=condition)
+            )
+        return found
+
     first, last = cuts[0].start, cuts[-1].day
     base = model._default_manager.filter(
-        _filters_q(measure.filters), _where_node(source, path_prefix=path_prefix, node_id=node_id, node_path=node_path)
+        _where_node(source, path_prefix=path_prefix, node_id=node_id, node_path=node_path)
     )
-    key_field = source.node_field if source.node_is_path else f"{source.node_field}_id"
-    aggregate = Count("pk") if measure.aggregate == Aggregate.COUNT else Sum(measure.sum_field)
-    bucket = Trunc(
-        measure.date_field, kind, output_field=models.DateField(),
-        tzinfo=timezone.get_default_timezone() if is_datetime else None,
+    by_path = source.node_is_path
+    key_field = source.node_field if by_path else f"{source.node_field}_id"
+    stock = window == Window.CUMULATIVE
+    # Bucket -1 holds a stock's records from before the first period (the same scan counts them).
+    edges = [(-1, first)] if stock else []
+    edges += [(index, cuts[index + 1].start) for index in range(len(cuts) - 1)]
+    bucket = Case(
+        *[When(**{f"{date_name}__lt": bound(edge)}, then=Value(index)) for index, edge in edges],
+        default=Value(len(cuts) - 1), output_field=models.IntegerField(),
     )
-    within = base.filter(**{f"{measure.date_field}__gte": bound(first),
-                            f"{measure.date_field}__lt": bound(last + dt.timedelta(days=1))})
-    flow: dict[Key, int] = defaultdict(int)
-    rows = within.annotate(period_bucket=bucket).values(key_field, "period_bucket").annotate(
-        measure_value=aggregate
-    ).order_by()
+    within = base.filter(**{f"{date_name}__lt": bound(last + dt.timedelta(days=1))})
+    if not stock:
+        within = within.filter(**{f"{date_name}__gte": bound(first)})
+    flows: list[dict[Key, int]] = [defaultdict(int) for _measure in measures]
+    befores: list[dict[int, int]] = [defaultdict(int) for _measure in measures]
+    rows = within.annotate(period_bucket=bucket).values(key_field, "period_bucket").annotate(**aggregates()).order_by()
     for row in rows:
-        node = _node_of(row[key_field], source)
-        if node is not None and row["measure_value"]:
-            flow[(node, row["period_bucket"])] += int(row["measure_value"])
-    if measure.window == Window.PERIOD:
-        return dict(flow)
+        node = _node_of(row[key_field], by_path)
+        if node is None:
+            continue
+        for index, flow in enumerate(flows):
+            value = row[f"measure_{index}"]
+            if not value:
+                continue
+            if row["period_bucket"] < 0:
+                befores[index][node] += int(value)
+            else:
+                flow[(node, cuts[row["period_bucket"]].start)] += int(value)
+    if not stock:
+        return [dict(flow) for flow in flows]
 
     # A stock: what was there before the first period, then each period's additions, running.
-    before: dict[int, int] = defaultdict(int)
-    earlier = base.filter(**{f"{measure.date_field}__lt": bound(first)}).values(key_field).annotate(
-        measure_value=aggregate
-    ).order_by()
-    for row in earlier:
-        node = _node_of(row[key_field], source)
-        if node is not None and row["measure_value"]:
-            before[node] += int(row["measure_value"])
-    nodes = set(before) | {node for node, _start in flow}
-    result: dict[Key, int] = {}
-    for node in nodes:
-        running = before.get(node, 0)
-        for cut in cuts:
-            running += flow.get((node, cut.start), 0)
-            if running:
-                result[(node, cut.start)] = running
-    return result
+    results = []
+    for flow, before in zip(flows, befores, strict=True):
+        result: dict[Key, int] = {}
+        for node in set(before) | {node for node, _start in flow}:
+            running = before.get(node, 0)
+            for cut in cuts:
+                running += flow.get((node, cut.start), 0)
+                if running:
+                    result[(node, cut.start)] = running
+        results.append(result)
+    return results
 
 
 def _snapshot_own(
@@ -171,13 +189,33 @@ def own_values(
 ) -> dict[Key, int]:
     """What records attributed to each node contribute to the measure in each cut period, for nodes
     under `path_prefix` (or the one node `node_id`, whose path is `node_path`). Cuts are consecutive
-    periods; only the last may end before the period does."""
+    periods of `kind`; only the last may end before the period does."""
+    return own_values_many([measure], kind, cuts, path_prefix=path_prefix, node_id=node_id, node_path=node_path)[0]
+
+
+def own_values_many(
+    measures: Sequence[Measure], kind: str, cuts: Sequence[Cut], *, path_prefix: str = "", node_id: int | None = None,
+    node_path: str = "",
+) -> list[dict[Key, int]]:
+    """own_values for several measures; those reading the same source by the same date field and
+    window (a numerator and its denominator, typically) share one scan."""
+    results: list[dict[Key, int]] = [{} for _measure in measures]
     if not cuts:
-        return {}
-    source = get_source(measure.source)
-    if source.is_snapshot:
-        return _snapshot_own(source, measure, cuts, path_prefix=path_prefix, node_id=node_id)
-    return _model_own(source, measure, kind, cuts, path_prefix=path_prefix, node_id=node_id, node_path=node_path)
+        return results
+    groups: dict[tuple[str, str, str], list[int]] = defaultdict(list)
+    for index, measure in enumerate(measures):
+        groups[(measure.source, measure.date_field, str(measure.window))].append(index)
+    for (source_code, _date, _window), indexes in groups.items():
+        source = get_source(source_code)
+        if source.is_snapshot:
+            for index in indexes:
+                results[index] = _snapshot_own(source, measures[index], cuts, path_prefix=path_prefix, node_id=node_id)
+            continue
+        found = _model_own(source, [measures[index] for index in indexes], cuts, path_prefix=path_prefix,
+                           node_id=node_id, node_path=node_path)
+        for index, values in zip(indexes, found, strict=True):
+            results[index] = values
+    return results
 
 
 @dataclass

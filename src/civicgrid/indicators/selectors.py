@@ -32,7 +32,7 @@ TREND_PERIODS = 12
 MIN_DAY = dt.date(1990, 1, 1)
 # Within this share of the target (relative) a value that misses it is "near" (amber), not "off" (red).
 NEAR_SHARE = Decimal("0.05")
-PICKER_LIMIT = 500
+PICKER_LIMIT = 300
 
 
 def _can_view(actor: Any) -> bool:
@@ -87,15 +87,20 @@ def indicator_node_context(*, actor: Any, node: Node) -> tuple[list[Node], list[
     return ancestors, children
 
 
-def indicator_node_choices(*, actor: Any) -> list[Node]:
-    """Nodes for the picker: the actor's top nodes and two levels below (at most PICKER_LIMIT)."""
-    roots = _nodes(actor).filter(path__in=scope_paths(actor)).values_list("depth", flat=True)
-    top = min(roots, default=None)
-    if top is None:
+def indicator_node_choices(*, actor: Any, around: Sequence[Node] = ()) -> list[Node]:
+    """Nodes for the picker: the actor's top nodes and their children (one query), plus the given
+    nodes (the shown node, its breadcrumb and its children), in tree order — a short list however
+    big the county is (deeper nodes are reached by drilling down or by code)."""
+    tops = scope_paths(actor)
+    if not tops:
         return []
-    return list(
-        _nodes(actor).filter(depth__lte=top + 2).only("pk", "code", "name", "depth", "path").order_by("path")[:PICKER_LIMIT]
-    )
+    found = {
+        node.pk: node for node in _nodes(actor).filter(Q(path__in=tops) | Q(parent__path__in=tops))
+        .only("pk", "code", "name", "depth", "path").order_by("path")[:PICKER_LIMIT]
+    }
+    for node in around:
+        found.setdefault(node.pk, node)
+    return sorted(found.values(), key=lambda node: [int(part) for part in node.path.strip("/").split("/") if part])
 
 
 # --- definitions -------------------------------------------------------------------------------

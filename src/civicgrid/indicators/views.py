@@ -126,11 +126,9 @@ def _link(kind: str, node_pk: int, indicator: Indicator, on: dt.date | None) -> 
     return _dashboard_url(node_pk, indicator=indicator.code, on=day)
 
 
-def _choices(user: Any, node: Node) -> list[Node]:
-    """The node picker's options, indented by depth, with the shown node among them."""
-    choices = indicator_node_choices(actor=user)
-    if node.pk not in {choice.pk for choice in choices}:
-        choices.append(node)
+def _choices(user: Any, node: Node, ancestors: list[Node], children: list[Node]) -> list[Node]:
+    """The node picker's options, indented by depth: the top of the scope and what is around the node."""
+    choices = indicator_node_choices(actor=user, around=[*ancestors, node, *children])
     top = min(choice.depth for choice in choices)
     for choice in choices:
         choice.indent = "　" * (choice.depth - top)  # type: ignore[attr-defined]
@@ -152,7 +150,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "node": node,
         "cards": list(zip(data.indicators, data.readings, strict=True)),
         "chart_data": _chart_data(data.selected, data.trend, data.ranking, node, on, "dashboard"),
-        "choices": _choices(user, node),
+        "choices": _choices(user, node, data.ancestors, data.children),
         "on_value": explicit_on,
         "today": timezone.localdate(),
         "export_query": _query(node=node.pk, on=explicit_on),

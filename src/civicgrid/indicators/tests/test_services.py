@@ -232,13 +232,13 @@ def test_tasks_run_the_services(world, test_sources):
 
 def test_recompute_replaces_stale_rows_and_reports_progress(world, test_sources):
     indicator = factories.table_indicator()
-    test_sources.add(world.village_a, TODAY - dt.timedelta(days=400), 1, 1)
+    test_sources.add(world.village_a, TODAY - dt.timedelta(days=800), 1, 1)
     steps = []
-    written = indicator_recompute(indicator=indicator, first=TODAY - dt.timedelta(days=400),
+    written = indicator_recompute(indicator=indicator, first=TODAY - dt.timedelta(days=800),
                                   progress=lambda done, total: steps.append((done, total)))
-    months = len({(TODAY - dt.timedelta(days=d)).replace(day=1) for d in range(401)})
+    months = len({(TODAY - dt.timedelta(days=d)).replace(day=1) for d in range(801)})
     assert written == months * 3
-    assert steps == [(1, 2), (2, 2)]  # twelve months a step
+    assert steps == [(1, 2), (2, 2)]  # twenty-five months a step
     IndicatorValue.objects.filter(indicator=indicator).update(numerator=99)
-    indicator_recompute(indicator=indicator, first=TODAY - dt.timedelta(days=400))
+    indicator_recompute(indicator=indicator, first=TODAY - dt.timedelta(days=800))
     assert set(IndicatorValue.objects.filter(indicator=indicator).values_list("numerator", flat=True)) == {1}
