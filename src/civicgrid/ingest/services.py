@@ -152,9 +152,18 @@ def import_start(
 
 
 def _enqueue(job_id: Any) -> None:
-    from civicgrid.ingest.tasks import run_import_job
+    try:
+        from civicgrid.ingest.tasks import run_import_job
 
-    result = run_import_job.enqueue(str(job_id))
+        result = run_import_job.enqueue(str(job_id))
+    except Exception as exc:
+        # The upload is committed; say on the job why it will never run instead of queueing forever.
+        logger.error("could not queue import job %s: %s", job_id, type(exc).__name__)
+        ImportJob.objects.filter(pk=job_id, status=ImportStatus.QUEUED).update(
+            status=ImportStatus.FAILED, finished_at=timezone.now(),
+            message="无法提交后台任务，请稍后重新上传 (the background task could not be queued)",
+        )
+        return
     ImportJob.objects.filter(pk=job_id).update(task_id=str(result.id))
 
 

@@ -214,3 +214,15 @@ def test_scope_root_narrows_the_import(world, admin_user, tmp_path):
     job = import_start(actor=admin_user, schema="people.person", path=path, scope_root=world.town_a, enqueue=False)
     job = import_run(job=job)
     assert (job.rows_created, job.rows_error, job.scope_path) == (1, 1, world.town_a.path)
+
+
+@pytest.mark.django_db
+def test_a_job_that_cannot_be_queued_says_so(world, tmp_path, settings, django_capture_on_commit_callbacks):
+    # A task backend that serves no "default" queue refuses the enqueue, as a broken setup would.
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["elsewhere"]}}
+    path = write_csv(tmp_path / "p.csv", [["姓名", "身份证号", "网格编码"]])
+    with django_capture_on_commit_callbacks(execute=True):
+        job = import_start(actor=None, schema="people.person", path=path)
+    job.refresh_from_db()
+    assert (job.status, job.task_id) == (ImportStatus.FAILED, "")
+    assert "无法提交后台任务" in job.message
