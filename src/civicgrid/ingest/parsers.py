@@ -4,7 +4,6 @@ error report. Blank cells never reach a parser."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import operator
 import re
@@ -132,6 +131,11 @@ def id_number(value: Any) -> str:
 def date(value: Any) -> dt.date:
     """A calendar date from a date cell, an Excel serial number, or text such as 2020-01-31,
     2020/1/31, 2020.1.31, 2020年1月31日 or 20200131."""
+    if type(value) is str and len(value) == 10 and value[4] == "-" and value[7] == "-":
+        try:
+            return dt.date.fromisoformat(value)  # the common case, in C
+        except ValueError:
+            pass
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
@@ -144,9 +148,6 @@ def date(value: Any) -> dt.date:
             return _EXCEL_EPOCH + dt.timedelta(days=int(number))
         raise ValueError(f"无法识别的日期：{as_text(value)} (not a date)")
     raw = str(value).strip()
-    if len(raw) == 10 and raw[4] == "-" and raw[7] == "-":
-        with contextlib.suppress(ValueError):
-            return dt.date.fromisoformat(raw)
     match = _DATE_PARTS.match(raw) or _DATE_COMPACT.match(raw)
     if match is None:
         raise ValueError(f"无法识别的日期：{raw[:20]}，请写成 2020-01-31 (not a date)")
