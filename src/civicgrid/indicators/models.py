@@ -100,7 +100,7 @@ class IndicatorValue(models.Model):
     computed_at = models.DateTimeField(_("计算时间"))
 
     class Meta:
-        ordering = ["indicator", "period_start", "scope_path"]
+        ordering = ["indicator_id", "period_start", "scope_path"]  # by id: no join to the indicator
         verbose_name = _("指标值")
         verbose_name_plural = _("指标值")
         constraints = [
@@ -109,16 +109,12 @@ class IndicatorValue(models.Model):
             ),
         ]
         indexes = [
-            # Children of a node / a subtree in one period: equality columns first, then the path prefix.
+            # Children of a node (its subtree one level down) in one period: equality columns first, then
+            # the path prefix. A node's own rows use the unique constraint's index.
             models.Index(
                 fields=["indicator", "period_kind", "period_start", "depth", "scope_path"],
                 name="indicators_value_level",
                 opclasses=["int8_ops", "varchar_ops", "date_ops", "int2_ops", "varchar_pattern_ops"],
-            ),
-            models.Index(
-                fields=["indicator", "period_kind", "scope_path", "period_start"],
-                name="indicators_value_subtree",
-                opclasses=["int8_ops", "varchar_ops", "varchar_pattern_ops", "date_ops"],
             ),
         ]
 

@@ -14,7 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 
@@ -95,7 +95,9 @@ def indicator_node_choices(*, actor: Any, around: Sequence[Node] = ()) -> list[N
     if not tops:
         return []
     found = {
-        node.pk: node for node in _nodes(actor).filter(Q(path__in=tops) | Q(parent__path__in=tops))
+        node.pk: node for node in _nodes(actor).filter(
+            Q(path__in=tops) | Q(parent_id__in=Subquery(Node.objects.filter(path__in=tops).values("pk")))
+        )
         .only("pk", "code", "name", "depth", "path").order_by("path")[:PICKER_LIMIT]
     }
     for node in around:

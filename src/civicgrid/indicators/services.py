@@ -50,6 +50,7 @@ CHUNK = {PeriodKind.DAY: 31, PeriodKind.WEEK: 27, PeriodKind.MONTH: 25, PeriodKi
 # Times a recomputation computes outside the lock before it computes holding it.
 RACE_RETRIES = 2
 BATCH_SIZE = 1000
+ANALYZE_AFTER = 10_000  # rows
 # Fields a built-in's registration owns; the others (name, target, region, validity, on/off, order)
 # are the administrators' and survive a sync.
 BUILTIN_OWNED = ("numerator", "denominator", "unit", "direction", "period", "description")
@@ -401,7 +402,16 @@ def indicator_recompute(
         written += _recompute_cuts(indicator, chunk)
         if progress is not None:
             progress(done, len(chunks))
+    _refresh_statistics(written)
     return written
+
+
+def _refresh_statistics(written: int) -> None:
+    """After a large rewrite, let PostgreSQL's planner see the new rows at once (until autovacuum's
+    ANALYZE runs it may scan a whole period's rows where the index gives the children directly)."""
+    if written >= ANALYZE_AFTER and connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(IndicatorValue._meta.db_table)}")
 
 
 def indicator_recompute_all(
