@@ -213,9 +213,10 @@ def _reading(indicator: Indicator, row: IndicatorValue | None, node_id: int, sta
 
 
 def _values(actor: Any) -> QuerySet[IndicatorValue]:
+    """Value rows in the actor's scope, unordered (callers key them by node and period)."""
     return value_policy.viewable(actor).only(
         "indicator_id", "node_id", "period_start", "as_of", "numerator", "denominator", "depth", "scope_path"
-    )
+    ).order_by()
 
 
 def _on(day: dt.date | None) -> dt.date:

@@ -106,7 +106,7 @@
             (r.responsible ? "\n责任人：" + r.responsible : "");
         }
       },
-      xAxis: { type: "value", axisLabel: { formatter: "{value}" + suffix(data) } },
+      xAxis: { type: "value", max: suffix(data) === "%" ? 100 : null, axisLabel: { formatter: "{value}" + suffix(data) } },
       yAxis: { type: "category", data: rows.map(function (r) { return r.name; }), axisLabel: { fontSize: 11, width: 100, overflow: "truncate" } },
       series: [{
         type: "bar", barMaxWidth: 22, cursor: "pointer",
@@ -129,6 +129,11 @@
 
   function map(container, data) {
     var features = (data.map && data.map.features) || [];
+    // The shown node's own outline frames lines and points; with child areas the map fits them instead.
+    var childAreas = features.some(function (f) {
+      return !f.properties.context && (f.geometry.type === "Polygon" || f.geometry.type === "MultiPolygon");
+    });
+    if (childAreas) features = features.filter(function (f) { return !f.properties.context; });
     var items = features.filter(function (f) { return !f.properties.context; }).map(function (f) { return f.properties; });
     var range = valueRange(items);
     var byCode = {};
