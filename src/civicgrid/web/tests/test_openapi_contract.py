@@ -27,7 +27,7 @@ from civicgrid.accounts.roles import Role
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
-EXAMPLES = 25
+EXAMPLES = 15  # per operation and generation mode: ~40 operations, so the suite stays within CI's budget
 # In CI the examples are derived from the test itself (reproducible runs); locally they vary run to run.
 DERANDOMIZE = bool(os.environ.get("CI"))
 
@@ -86,10 +86,17 @@ def _fuzz_operations(
     return failures
 
 
-@pytest.mark.parametrize("role", [Role.COUNTY_ADMIN, Role.INSPECTOR])
-def test_no_server_error_and_answers_match_the_schema(matrix_world, role):
+@pytest.mark.parametrize(
+    ("role", "modes"),
+    [
+        (Role.COUNTY_ADMIN, [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]),  # reaches every handler
+        (Role.INSPECTOR, [GenerationMode.POSITIVE]),  # read-only: the 403 and scoped-read paths
+    ],
+    ids=["county_admin", "inspector"],
+)
+def test_no_server_error_and_answers_match_the_schema(matrix_world, role, modes):
     checks = [not_a_server_error, content_type_conformance, response_schema_conformance]
-    assert _fuzz(matrix_world, role, checks, [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]) == []
+    assert _fuzz(matrix_world, role, checks, modes) == []
 
 
 @pytest.mark.xfail(
