@@ -27,6 +27,8 @@ OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 MAX_COMPRESSION_RATIO = 200
 RATIO_FLOOR = 1024 * 1024
 SAMPLE_BYTES = 64 * 1024
+ENCRYPTION_SCAN_BYTES = 4 * 1024 * 1024
+ENCRYPTION_INFO = "EncryptionInfo".encode("utf-16-le")
 CHUNK_BYTES = 1024 * 1024
 # Binary formats people rename to .xlsx by mistake (or not), for a precise message.
 _KNOWN_BINARY = (
@@ -157,6 +159,12 @@ def _inspect_xlsx(path: Path, size: int) -> FileInfo:
         raise FileRejected("文件已损坏，无法作为 Excel 工作簿打开 (corrupt zip archive)") from exc
     with archive:
         names = set(archive.namelist())
+        if "mimetype" in names and archive.getinfo("mimetype").file_size < 200 and b"opendocument.spreadsheet" in (
+            archive.read("mimetype")
+        ):
+            raise FileRejected(
+                "文件是 OpenDocument 表格（.ods），请在 WPS 或 Excel 中另存为 .xlsx 后导入 (an .ods file; save it as .xlsx)"
+            )
         if "[Content_Types].xml" not in names or not any(name.endswith("workbook.xml") for name in names):
             raise FileRejected(
                 "文件是压缩包但不是 Excel 工作簿（.xlsx）(a zip archive, but not an .xlsx workbook)"
@@ -239,6 +247,11 @@ def _inspect_xls(path: Path, size: int) -> FileInfo:
     from python_calamine import CalamineError, CalamineWorkbook
 
     _, _, max_rows = _limits()
+    with path.open("rb") as handle:
+        start = handle.read(ENCRYPTION_SCAN_BYTES)
+    # A password-protected .xlsx is an OLE container holding an "EncryptionInfo" stream.
+    if ENCRYPTION_INFO in start:
+        raise FileRejected("文件已加密，请去掉打开密码后再导入 (the workbook is password-protected)")
     rows = 0
     names: list[str] = []
     try:

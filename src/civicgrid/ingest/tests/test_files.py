@@ -67,6 +67,21 @@ def test_files_that_are_not_tables(world, tmp_path, content, match):
 
 
 @pytest.mark.django_db
+def test_password_protected_workbook(world, tmp_path):
+    # Encrypted Office files are OLE containers whose directory names an EncryptionInfo stream.
+    path = tmp_path / "加密.xlsx"
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 1000 + "EncryptionInfo".encode("utf-16-le") + b"\x00" * 100)
+    refused(path, "文件已加密")
+
+
+@pytest.mark.django_db
+def test_opendocument_spreadsheet_is_named(world, tmp_path):
+    path = write_zip(tmp_path / "表.xlsx", {"mimetype": b"application/vnd.oasis.opendocument.spreadsheet", "content.xml": b"<x/>"},
+                     compression=zipfile.ZIP_STORED)
+    refused(path, r"OpenDocument 表格（\.ods）")
+
+
+@pytest.mark.django_db
 def test_zip_that_is_no_workbook(world, tmp_path):
     path = write_zip(tmp_path / "report.xlsx", {"[Content_Types].xml": b"<Types/>", "word/document.xml": b"<w/>"})
     refused(path, "不是 Excel 工作簿")
