@@ -11,6 +11,7 @@ import ast
 import gettext
 import re
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -20,10 +21,13 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
+import civicgrid
+from civicgrid.testing.factories import PASSWORD
 from civicgrid.testing.fixtures import World
 
-PACKAGE_DIR = Path(__file__).resolve().parents[2]  # src/civicgrid
+PACKAGE_DIR = Path(civicgrid.__file__).resolve().parent  # src/civicgrid
 LOCALE_DIR = PACKAGE_DIR / "locale"
 PO_PATH = LOCALE_DIR / "en" / "LC_MESSAGES" / "django.po"
 MO_PATH = LOCALE_DIR / "en" / "LC_MESSAGES" / "django.mo"
@@ -43,6 +47,14 @@ REFRESH = (
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 QUOTED_CJK = re.compile(r"“[^”]*”")  # a Chinese name quoted on purpose, e.g. the “编码” column of a file
 PLACEHOLDER = re.compile(r"%\((\w+)\)[-#0 +]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa]|\{(\w*)\}")
+
+
+@pytest.fixture(autouse=True)
+def _no_language_left_active() -> Iterator[None]:
+    """LocaleMiddleware activates English in the test thread and nothing deactivates it after a test-client
+    request: leave the thread as we found it (default language), so later tests still get 简体中文."""
+    yield
+    translation.deactivate()
 
 
 # --- a tiny .po reader (polib is not a dependency) -------------------------------------------------------
@@ -163,6 +175,20 @@ def test_compiled_catalog_matches_po() -> None:
     )
 
 
+SOURCE_SUFFIXES = {".py", ".html", ".txt", ".po"}  # what makemessages reads (django domain) and merges into
+SKIPPED_DIRS = {"__pycache__", "static", "tests", "testing", "media", "var", "node_modules"}
+
+
+def _not_a_source(directory: str, names: list[str]) -> list[str]:
+    """copytree filter: keep the package's source files and locale, nothing else."""
+    base = Path(directory)
+    return [
+        name
+        for name in names
+        if name in SKIPPED_DIRS or ((base / name).is_file() and Path(name).suffix not in SOURCE_SUFFIXES)
+    ]
+
+
 def test_catalog_covers_every_marked_string(
     tmp_path: Path, settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -170,11 +196,8 @@ def test_catalog_covers_every_marked_string(
     if shutil.which("xgettext") is None or shutil.which("msgmerge") is None:
         pytest.skip("GNU gettext (xgettext, msgmerge) is not installed: apt-get install gettext")
     copy = tmp_path / "civicgrid"
-    shutil.copytree(
-        PACKAGE_DIR,
-        copy,
-        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "static", "tests", "testing", "media", "var"),
-    )
+    assert (PACKAGE_DIR / "config" / "settings").is_dir(), PACKAGE_DIR  # never copy anything but the package
+    shutil.copytree(PACKAGE_DIR, copy, ignore=_not_a_source)
     settings.LOCALE_PATHS = [copy / "locale"]
     monkeypatch.chdir(copy)
     call_command("makemessages", verbosity=0, **MAKEMESSAGES_OPTIONS)
@@ -272,8 +295,6 @@ def test_login_page_in_english_after_switching(client: Client) -> None:
 
 def test_english_stays_after_login(client: Client, admin_user: Any) -> None:
     switch_to_english(client, reverse("login"))
-    from civicgrid.testing.factories import PASSWORD
-
     response = client.post(
         reverse("login"), {"username": admin_user.username, "password": PASSWORD}, follow=True
     )
