@@ -9,7 +9,8 @@ from typing import Any
 
 from django.http import FileResponse, Http404, HttpRequest
 from django.urls import reverse
-from ninja import File, Form, Router, Schema, UploadedFile
+from ninja import File, Form, Router, Schema, Status, UploadedFile
+from ninja import Form as FormField
 from ninja.errors import HttpError
 from ninja.security import django_auth
 
@@ -66,16 +67,19 @@ def _out(job: ImportJob) -> dict[str, Any]:
 def start_import(
     request: HttpRequest,
     file: File[UploadedFile],
-    schema: Form[str],
+    # Sent as "schema"; named otherwise here because pydantic models have a `schema` attribute.
+    schema_name: str = FormField(..., alias="schema", description="import schema, e.g. people.person"),
     dry_run: Form[bool] = False,
     sheet: Form[str] = "",
-) -> tuple[int, dict[str, Any]]:
+) -> Status[dict[str, Any]]:
     """Check and store the file, queue the import; the job runs in the background worker."""
     try:
-        job = import_start(actor=request.user, schema=schema, uploaded_file=file, dry_run=dry_run, sheet=sheet)
+        job = import_start(
+            actor=request.user, schema=schema_name, uploaded_file=file, dry_run=dry_run, sheet=sheet
+        )
     except ApplicationError as exc:
         raise HttpError(400, exc.message) from exc
-    return 201, _out(job)
+    return Status(201, _out(job))
 
 
 @router.get("/", response=list[ImportJobOut], summary="Recent import jobs")
