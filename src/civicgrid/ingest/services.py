@@ -186,12 +186,14 @@ def import_run(*, job: ImportJob, progress: Progress | None = None, batch_size: 
         total_estimate = job.rows_total
 
         def on_progress(counts: Counts, final: bool) -> None:
+            # rows_processed: rows read and checked so far (the bar); the other counters are what the
+            # committed batches did, written in the same transaction as the batch.
             ImportJob.objects.filter(pk=job.pk).update(
-                rows_processed=counts.processed, rows_created=counts.created, rows_updated=counts.updated,
+                rows_processed=counts.total, rows_created=counts.created, rows_updated=counts.updated,
                 rows_unchanged=counts.unchanged, rows_error=counts.errors, heartbeat_at=timezone.now(),
             )
             if progress is not None:
-                progress(counts.total if final else counts.processed, counts.total if final else total_estimate)
+                progress(counts.total, counts.total if final else max(total_estimate, counts.total))
 
         try:
             check_can_import(actor=job.actor, schema=definition)
@@ -312,7 +314,7 @@ def _finish(
     with transaction.atomic():
         ImportJob.objects.filter(pk=job.pk).update(
             status=status, finished_at=finished, heartbeat_at=finished, message=message,
-            rows_total=counts.total, rows_processed=counts.processed, rows_created=counts.created,
+            rows_total=counts.total, rows_processed=counts.total, rows_created=counts.created,
             rows_updated=counts.updated, rows_unchanged=counts.unchanged, rows_error=counts.errors,
             error_report=report_name,
         )
