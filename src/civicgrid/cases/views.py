@@ -348,7 +348,7 @@ def _record_page(request: HttpRequest, pk: int, *, bound: Any = None, status: in
                     points=result.points_awarded, measured=result.measured_value, note=result.note,
                     not_applicable=result.not_applicable, lon=result.lon, lat=result.lat,
                 )
-            form = forms.ResultForm(initial=initial, inspection=sheet.inspection, prefix=None)
+            form = forms.ResultForm(initial=initial, inspection=sheet.inspection, auto_id=f"id_item{row.item.pk}_%s")
         rows.append((row, form))
     default_deadline = timezone.localdate() + dt.timedelta(days=inspections.default_deadline_days())
     return render(
@@ -369,7 +369,8 @@ def inspection_record(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "GET":
         return _record_page(request, pk)
     inspection = selectors.inspection_get(actor=request.user, pk=pk)
-    form = forms.ResultForm(request.POST, request.FILES or None, inspection=inspection)
+    item_id = str(request.POST.get("item", ""))[:20]
+    form = forms.ResultForm(request.POST, request.FILES or None, inspection=inspection, auto_id=f"id_item{item_id}_%s")
     if not form.is_valid():
         return _record_page(request, pk, bound=form, status=400, error=_("请检查填写的内容。"))
     data = form.cleaned_data

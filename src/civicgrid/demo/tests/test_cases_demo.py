@@ -15,7 +15,15 @@ from django.test import override_settings
 from django.utils import timezone
 
 from civicgrid.accounts.models import User
-from civicgrid.cases.models import Case, CaseEventKind, CaseSource, CaseStatus, Evidence, Inspection, StandardVersion
+from civicgrid.cases.models import (
+    Case,
+    CaseEventKind,
+    CaseSource,
+    CaseStatus,
+    Evidence,
+    Inspection,
+    StandardVersion,
+)
 from civicgrid.cases.selectors import case_list
 from civicgrid.demo import cases_demo
 from civicgrid.territory.models import Node
