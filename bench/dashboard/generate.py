@@ -324,7 +324,7 @@ def _case_chunks(spec: Spec, targets: list[Node], weights: np.ndarray, holders: 
     today = clock.today_day
     now = clock.now_min
     for piece in range(pieces):
-        n = min(CHUNK, total - piece * CHUNK)
+        n = total * (piece + 1) // pieces - total * piece // pieces  # even over the slices of the year
         lo = first_open + span * piece // pieces
         hi = first_open + span * (piece + 1) // pieces
         opened = np.sort(rng.integers(lo, max(hi, lo + 1), n))
@@ -452,6 +452,18 @@ def generate(connection: Any, spec: Spec, *, log: Callable[[str], None] = print,
     grid_weights = nrng.lognormal(0.0, 0.5, len(grids))
     per_grid = nrng.multinomial(spec.households, grid_weights / grid_weights.sum())
     with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT SUM(CASE WHEN status = 'closed' AND closed_on_time THEN 1 ELSE 0 END), "
+            "SUM(CASE WHEN status = 'closed' AND NOT closed_on_time THEN 1 ELSE 0 END), "
+            "SUM(CASE WHEN status IN ('open', 'assigned', 'in_progress') AND deadline < %s THEN 1 ELSE 0 END), "
+            "SUM(CASE WHEN status = 'submitted' AND deadline < %s THEN 1 ELSE 0 END), "
+            "SUM(CASE WHEN status NOT IN ('closed', 'cancelled') AND deadline >= %s THEN 1 ELSE 0 END), "
+            "SUM(CASE WHEN status = 'cancelled' THEN 1 ELSE 0 END) FROM cases_case",
+            [today, today, today],
+        )
+        facts["case_mix"] = dict(zip(
+            ("closed_on_time", "closed_late", "overdue", "submitted_past_deadline", "open_not_yet_due", "cancelled"),
+            (int(value or 0) for value in cursor.fetchone()), strict=True))
         cursor.execute("SELECT count(*) FROM people_person")
         if cursor.fetchone()[0]:
             raise RuntimeError("people_person is not empty: generate into a fresh database")
@@ -548,6 +560,18 @@ def generate(connection: Any, spec: Spec, *, log: Callable[[str], None] = print,
             cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         cursor.execute("SELECT status, count(*) FROM cases_case GROUP BY status ORDER BY status")
         facts["case_status"] = dict(cursor.fetchall())
+        cursor.execute(
+            "SELECT SUM(CASE WHEN status = 'closed' AND closed_on_time THEN 1 ELSE 0 END), "
+            "SUM(CASE WHEN status = 'closed' AND NOT closed_on_time THEN 1 ELSE 0 END), "
+            "SUM(CASE WHEN status IN ('open', 'assigned', 'in_progress') AND deadline < %s THEN 1 ELSE 0 END), "
+            "SUM(CASE WHEN status = 'submitted' AND deadline < %s THEN 1 ELSE 0 END), "
+            "SUM(CASE WHEN status NOT IN ('closed', 'cancelled') AND deadline >= %s THEN 1 ELSE 0 END), "
+            "SUM(CASE WHEN status = 'cancelled' THEN 1 ELSE 0 END) FROM cases_case",
+            [today, today, today],
+        )
+        facts["case_mix"] = dict(zip(
+            ("closed_on_time", "closed_late", "overdue", "submitted_past_deadline", "open_not_yet_due", "cancelled"),
+            (int(value or 0) for value in cursor.fetchone()), strict=True))
         cursor.execute("SELECT count(*) FROM people_person")
         facts["people"] = cursor.fetchone()[0]
     facts["cases"] = sum(facts["case_status"].values())

@@ -124,6 +124,16 @@ class RawPage:
             return f"substr({column}, {length + 1}, instr(substr({column}, {length + 1}), '/') - 1)"
         return f"split_part(substr({column}, {length + 1}), '/', 1)"
 
+    def _hint(self, path: str, *, whole_year: bool) -> str:
+        """SQLite without statistics picks the deadline index for a subtree too (both are ranges);
+        a careful hand-written page would not: the scope index for a subtree, a plain scan for the
+        whole county's year, the deadline index for the whole county's month."""
+        if not self.sqlite or self.rollup:
+            return ""
+        if path.count("/") > 2:
+            return " INDEXED BY cases_case_scope_like"
+        return " NOT INDEXED" if whole_year else ""
+
     def page(self, node: dict[str, Any]) -> dict[str, Any]:
         path, pk = node["path"], node["pk"]
         today, month, first = self.today, self.month, self.first
@@ -144,7 +154,8 @@ class RawPage:
                     "SUM(CASE WHEN status = 'closed' THEN 1 ELSE 0 END), "
                     "SUM(CASE WHEN status = 'closed' AND closed_on_time THEN 1 ELSE 0 END), "
                     "SUM(CASE WHEN status = 'closed' AND rejection_count > 0 THEN 1 ELSE 0 END) "
-                    f"FROM cases_case WHERE {where} AND deadline >= %s AND deadline <= %s GROUP BY 1",
+                    f"FROM cases_case{self._hint(path, whole_year=True)} WHERE {where} "
+                    "AND deadline >= %s AND deadline <= %s GROUP BY 1",
                     [*params, first, today],
                 )
             trend = {row[0]: tuple(int(value or 0) for value in row[1:]) for row in cursor.fetchall()}
@@ -162,7 +173,8 @@ class RawPage:
                 cursor.execute(
                     f"SELECT {child}, SUM(CASE WHEN status = 'closed' THEN 1 ELSE 0 END), "  # noqa: S608
                     "SUM(CASE WHEN status <> 'cancelled' THEN 1 ELSE 0 END) "
-                    f"FROM cases_case WHERE {where} AND deadline >= %s AND deadline <= %s GROUP BY 1",
+                    f"FROM cases_case{self._hint(path, whole_year=False)} WHERE {where} "
+                    "AND deadline >= %s AND deadline <= %s GROUP BY 1",
                     [*params, month, today],
                 )
             out["ranking"] = {row[0]: (int(row[1] or 0), int(row[2] or 0)) for row in cursor.fetchall() if row[0]}
@@ -277,12 +289,13 @@ def child_main(spec: dict[str, Any]) -> dict[str, Any]:  # noqa: C901 - one line
     from django.urls import reverse
     from django.utils import timezone
 
+    import civicgrid
     from civicgrid.cases.models import Case
     from civicgrid.cases.services import case_verify
     from civicgrid.indicators import services
     from civicgrid.territory.models import Grant, Node
 
-    result: dict[str, Any] = {"db": spec["db"], "vendor": connection.vendor}
+    result: dict[str, Any] = {"db": spec["db"], "vendor": connection.vendor, "civicgrid_from": civicgrid.__file__}
     with connection.cursor() as cursor:
         cursor.execute("SELECT sqlite_version()" if connection.vendor == "sqlite" else "SHOW server_version")
         result["db_version"] = cursor.fetchone()[0]
@@ -299,7 +312,7 @@ def child_main(spec: dict[str, Any]) -> dict[str, Any]:  # noqa: C901 - one line
     result["facts"] = facts
     today = dt.date.fromisoformat(facts["today"])
     log(f"{spec['db']}: generated in {result['generate_s']:.1f} s: {facts['people']:,} people, "
-        f"{facts['cases']:,} cases {facts['case_status']}")
+        f"{facts['cases']:,} cases {facts['case_mix']}")
 
     # Accounts: a county administrator granted the root, a town officer granted the first town.
     users = get_user_model()
@@ -389,6 +402,7 @@ def child_main(spec: dict[str, Any]) -> dict[str, Any]:  # noqa: C901 - one line
     query_text: dict[str, dict[int, str]] = {name: {} for name in pages}
     counts: dict[str, list[int]] = {name: [] for name in pages}
     durations: list[float] = []
+    texts: list[str] = []
 
     def clock_queries(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
         begun = time.perf_counter()
@@ -396,17 +410,28 @@ def child_main(spec: dict[str, Any]) -> dict[str, Any]:  # noqa: C901 - one line
             return execute(sql, params, many, context)
         finally:
             durations.append((time.perf_counter() - begun) * 1000)
+            if keep_text:
+                try:
+                    texts.append(connection.ops.last_executed_query(context["cursor"], sql, params))
+                except Exception:  # only for the report
+                    texts.append(sql)
+
+    keep_text = True
 
     for _round in range(captured_reps):
         for name, (client, url, params) in pages.items():
             durations.clear()
-            with CaptureQueriesContext(connection) as context, connection.execute_wrapper(clock_queries):
+            texts.clear()
+            reset_queries()  # the query log is a bounded deque: start each page empty
+            with CaptureQueriesContext(connection) as context:
                 client.get(url, params)
             counts[name].append(len(context.captured_queries))
+            with connection.execute_wrapper(clock_queries):  # timed apart: no debug-cursor overhead
+                client.get(url, params)
             sql_samples[name].append(sum(durations))
-            for index, (query, spent) in enumerate(zip(context.captured_queries, durations, strict=True)):
+            for index, (text, spent) in enumerate(zip(texts, durations, strict=True)):
                 by_query[name][index].append(spent)
-                query_text[name][index] = query["sql"]
+                query_text[name][index] = text
     reset_queries()
     for name in pages:
         slowest = sorted(by_query[name], key=lambda index: -statistics.median(by_query[name][index]))[:3]
@@ -414,6 +439,8 @@ def child_main(spec: dict[str, Any]) -> dict[str, Any]:  # noqa: C901 - one line
                 "sql": query_text[name][index][:600]} for index in slowest]
         page_results[name].update({
             "queries": max(counts[name]), "sql_ms": percentiles(sql_samples[name]), "slowest_queries": top,
+            "all_queries": [{"median_ms": statistics.median(by_query[name][index]), "sql": query_text[name][index][:160]}
+                            for index in sorted(by_query[name])],
         })
         if top:
             try:
@@ -451,16 +478,17 @@ def child_main(spec: dict[str, Any]) -> dict[str, Any]:  # noqa: C901 - one line
     rollup_page = RawPage(connection, today, "bench_case_month")
     baseline: dict[str, Any] = {}
     for variant, page in (("raw", raw_page), ("rollup", rollup_page)):
+        reps = spec["raw_reps"] if variant == "raw" else spec["rollup_reps"]
         baseline[variant] = {}
         for label, node in nodes.items():
             target = {"pk": node.pk, "path": node.path}
             values = page.page(target)  # warm-up, and the values to compare
             baseline[variant][label] = {"agreement": _agreement(values, _stored(node.pk, today))}
-        log(f"{spec['db']}: timing the {variant} 6-query page × {spec['raw_reps']} (round-robin)")
+        log(f"{spec['db']}: timing the {variant} 6-query page × {reps} (round-robin)")
         timings: dict[str, list[float]] = {label: [] for label in nodes}
         query_counts: dict[str, int] = {}
         per_query: dict[str, list[list[float]]] = {label: [] for label in nodes}
-        for _round in range(spec["raw_reps"]):
+        for _round in range(reps):
             for label, node in nodes.items():
                 target = {"pk": node.pk, "path": node.path}
                 durations.clear()
@@ -481,6 +509,7 @@ def child_main(spec: dict[str, Any]) -> dict[str, Any]:  # noqa: C901 - one line
                 f"(values agree with stored: {baseline[variant][label]['agreement']['agree']})")
     reset_queries()
     result["baseline"] = baseline
+    keep_text = False
 
     # Incremental: a submitted case verified (closed) by the county administrator → notify_changed.
     notify_ms: list[float] = []
@@ -579,17 +608,30 @@ def _machine() -> dict[str, Any]:
             "loadavg_start": os.getloadavg()}
 
 
-def run_child(db: str, args: argparse.Namespace, workdir: Path, result_file: Path) -> dict[str, Any]:
+def snapshot_code(workdir: Path) -> tuple[Path, dict[str, Any]]:
+    """The committed src/ of HEAD, exported once, so every database of a run measures the same code
+    (the work tree may change under a long run)."""
+    target = workdir / "code"
+    target.mkdir()
+    archive = subprocess.run(["git", "archive", "HEAD", "src"], cwd=str(ROOT), capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=str(ROOT), capture_output=True, text=True,
+                            check=True).stdout.strip()
+    return target / "src", {"commit": commit, "source": "git archive HEAD src (uncommitted changes not measured)"}
+
+
+def run_child(db: str, args: argparse.Namespace, workdir: Path, result_file: Path, src: Path,
+              code: dict[str, Any]) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "db": db, "households": args.households, "cases": args.cases, "seed": args.seed, "reps": args.reps,
         "warmup": args.warmup, "capture_reps": args.capture_reps, "raw_reps": args.raw_reps,
-        "asof_reps": args.asof_reps, "incremental": args.incremental, "result_file": str(result_file),
+        "rollup_reps": args.rollup_reps, "asof_reps": args.asof_reps, "incremental": args.incremental, "result_file": str(result_file),
     }
     env = dict(os.environ)
     env["DJANGO_SETTINGS_MODULE"] = "civicgrid.config.settings.base"
     env["CIVICGRID_DATA_DIR"] = str(workdir / "data")
     env["CIVICGRID_DEBUG"] = "false"
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"), env.get("PYTHONPATH", "")]))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(src), env.get("PYTHONPATH", "")]))
     if db == "sqlite":
         spec["db_path"] = str(workdir / "dash.sqlite3")
         env["DATABASE_URL"] = f"sqlite:///{spec['db_path']}"
@@ -604,6 +646,7 @@ def run_child(db: str, args: argparse.Namespace, workdir: Path, result_file: Pat
         return {"db": db, "error": f"child exited {completed.returncode}", "wall_s": wall}
     result = json.loads(result_file.read_text())
     result["wall_s"] = wall
+    result["code"] = code
     return result
 
 
@@ -623,7 +666,8 @@ def render(results: dict[str, Any]) -> str:  # noqa: C901 - a table
     meta = results["meta"]
     lines.append(f"Dashboard benchmark — {meta['households']:,} households, {meta['cases']:,} cases, seed {meta['seed']}; "
                  f"{meta['reps']} timed requests per page after {meta['warmup']} warm-up rounds; "
-                 f"raw/rollup pages × {meta['raw_reps']}. Started {meta['started']}.")
+                 f"raw-table pages × {meta['raw_reps']}, grid × month rollup pages × {meta.get('rollup_reps', meta['raw_reps'])} per node. "
+                 f"Started {meta['started']}.")
     lines.append("")
     names = list(runs[0]["pages"]) if runs else []
     header = "| page | " + " | ".join(
@@ -673,6 +717,11 @@ def render(results: dict[str, Any]) -> str:  # noqa: C901 - a table
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
 
     row("database version", [str(run["db_version"]) for run in runs])
+    row("rows: people / cases / inspections / nodes", [
+        f"{run['facts']['people']:,} / {run['facts']['cases']:,} / {run['facts']['inspections']:,} / "
+        f"{sum(run['facts']['nodes'].values()):,}" for run in runs])
+    row("cases: closed on time / late / overdue / submitted past deadline / not yet due / cancelled", [
+        " / ".join(f"{value:,}" for value in run["facts"].get("case_mix", {}).values()) for run in runs])
     row("generation (tree, people, assignments, inspections, cases + indexes)", [f"{run['generate_s']:.1f} s" for run in runs])
     row("  of which cases insert / index rebuild", [
         f"{run['facts']['timings']['cases']['insert_s']:.1f} s / {run['facts']['timings']['cases']['indexes_s']:.1f} s"
@@ -700,9 +749,16 @@ def render(results: dict[str, Any]) -> str:  # noqa: C901 - a table
     lines.append("")
     worst = max((page["latency_ms"]["p95"] for run in runs for page in run["pages"].values()), default=None)
     if worst is not None:
-        lines.append(f"Worst page p95: {worst:.1f} ms — floor (≤ {FLOOR_MS:.0f} ms) "
-                     f"{'met' if worst <= FLOOR_MS else 'MISSED'}; aim (< {AIM_MS:.0f} ms) "
-                     f"{'met' if worst < AIM_MS else 'missed'}.")
+        worst_p50 = max(page["latency_ms"]["p50"] for run in runs for page in run["pages"].values())
+        lines.append(f"Stored-value pages (the five above): worst p95 {worst:.1f} ms, worst p50 {worst_p50:.1f} ms — "
+                     f"floor (p95 ≤ {FLOOR_MS:.0f} ms) {'met' if worst <= FLOOR_MS else 'MISSED'}; "
+                     f"aim (< {AIM_MS:.0f} ms) {'met at p95' if worst < AIM_MS else 'met at p50 only' if worst_p50 < AIM_MS else 'missed'}.")
+    as_of = [(run["db"], label, value["latency_ms"]["p95"]) for run in runs
+             for label, value in run.get("detail_as_of", {}).items()]
+    if as_of:
+        missed = [f"{db} {label} p95 {p95:.1f} ms" for db, label, p95 in as_of if p95 > FLOOR_MS]
+        lines.append("Detail as of a past day (counted from the cases): floor "
+                     + (f"MISSED ({'; '.join(missed)})." if missed else "met."))
     for run in results["runs"]:
         if "error" in run:
             lines.append(f"{run['db']}: FAILED ({run['error']})")
@@ -718,9 +774,12 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=200, help="timed requests per page")
     parser.add_argument("--warmup", type=int, default=10, help="warm-up rounds over all pages")
     parser.add_argument("--capture-reps", type=int, default=30, help="requests per page with queries captured")
-    parser.add_argument("--raw-reps", type=int, default=30, help="timed raw / rollup 6-query pages per node")
+    parser.add_argument("--raw-reps", type=int, default=10, help="timed raw-table 6-query pages per node")
+    parser.add_argument("--rollup-reps", type=int, default=30, help="timed grid × month rollup pages per node")
     parser.add_argument("--asof-reps", type=int, default=10, help="timed as-of detail pages (0: skip)")
     parser.add_argument("--incremental", type=int, default=50, help="cases closed one by one")
+    parser.add_argument("--code", choices=("head", "worktree"), default="head",
+                        help="measure the committed HEAD (exported once for the whole run) or the live work tree")
     parser.add_argument("--keep", action="store_true", help="keep the databases (SQLite file path is printed)")
     parser.add_argument("--render", metavar="FILE", help="print the table of an earlier results file")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -744,16 +803,21 @@ def main() -> None:
     results: dict[str, Any] = {"meta": {
         "households": args.households, "cases": args.cases, "seed": args.seed, "reps": args.reps,
         "warmup": args.warmup, "capture_reps": args.capture_reps, "raw_reps": args.raw_reps,
-        "asof_reps": args.asof_reps, "incremental": args.incremental, "started": stamp,
+        "rollup_reps": args.rollup_reps, "asof_reps": args.asof_reps, "incremental": args.incremental, "started": stamp,
         "command": " ".join([Path(sys.executable).name, *sys.argv]), "machine": _machine(),
-        "code": _code_state(),
     }, "runs": []}
     workdir = Path(tempfile.mkdtemp(prefix="cg-dash-"))
+    if args.code == "head":
+        src, code = snapshot_code(workdir)
+    else:
+        src, code = ROOT / "src", {**_code_state(), "source": "the work tree's src/"}
+    results["meta"]["code"] = code
+    log(f"measuring {code['source']} at {code['commit'][:12]}")
     started = time.perf_counter()
     try:
         for db in [item.strip() for item in args.dbs.split(",") if item.strip()]:
             log(f"=== {db} ===")
-            run = run_child(db, args, workdir, workdir / f"{db}.json")
+            run = run_child(db, args, workdir, workdir / f"{db}.json", src, code)
             results["runs"].append(run)
             log(f"=== {db}: {run.get('error', 'done')} in {run['wall_s']:.0f} s ===")
     finally:
