@@ -7,6 +7,9 @@ import pytest
 from civicgrid.indicators.registry import _SOURCES
 from civicgrid.indicators.tests import factories
 
+# Playwright on Debian's Chromium, as the web tests configure it (skip locally without it, fail in CI).
+from civicgrid.web.tests.conftest import browser_context_args, browser_type_launch_args  # noqa: F401
+
 
 @pytest.fixture(autouse=True)
 def test_sources():
