@@ -414,6 +414,19 @@ def _refresh_statistics(written: int) -> None:
             cursor.execute(f"ANALYZE {connection.ops.quote_name(IndicatorValue._meta.db_table)}")
 
 
+def _computable(indicator: Indicator) -> bool:
+    """Whether the formula still matches the registered sources (an app removed or changed since):
+    the batch jobs skip, and log, an indicator that does not, rather than stop for all."""
+    try:
+        validate_measure(indicator.numerator, side="numerator")
+        if indicator.has_denominator and indicator.denominator is not None:
+            validate_measure(indicator.denominator, side="denominator")
+    except ApplicationError as exc:
+        logger.warning("indicator %s skipped: %s", indicator.code, exc.message)
+        return False
+    return True
+
+
 def indicator_recompute_all(
     *, codes: Iterable[str] | None = None, first: dt.date | None = None, progress: Progress | None = None,
     today: dt.date | None = None,
@@ -427,7 +440,7 @@ def indicator_recompute_all(
         missing = sorted(set(wanted) - set(queryset.values_list("code", flat=True)))
         if missing:
             raise ApplicationError(_("未知的指标编码：%(codes)s。") % {"codes": ", ".join(missing)})
-    indicators = list(queryset)
+    indicators = [item for item in queryset if codes is not None or _computable(item)]
     today = today or timezone.localdate()
     start = first or (today - dt.timedelta(days=HISTORY_DAYS))
     sizes = {
@@ -454,7 +467,7 @@ def indicators_refresh_current(*, today: dt.date | None = None) -> int:
     dated today, e.g. deadlines falling due, enter the count). Returns the rows written."""
     today = today or timezone.localdate()
     written = 0
-    for indicator in Indicator.objects.filter(is_active=True):
+    for indicator in filter(_computable, Indicator.objects.filter(is_active=True)):
         cuts = cuts_for(indicator, [period_start(indicator.period, today)], today)
         if cuts:
             written += _recompute_cuts(indicator, cuts)

@@ -29,6 +29,7 @@ from civicgrid.indicators.registry import (
 from civicgrid.indicators.services import (
     indicator_create,
     indicator_recompute,
+    indicator_recompute_all,
     indicator_update,
     indicators_refresh_current,
     indicators_sync_builtins,
@@ -228,6 +229,16 @@ def test_tasks_run_the_services(world, test_sources):
     assert refresh_running_periods.call() == 3
     assert IndicatorValue.objects.get(indicator=indicator, node=world.town_b).numerator == 3
     assert indicators_refresh_current(today=TODAY) == 3
+
+
+def test_batch_jobs_skip_an_indicator_whose_source_is_gone(world, test_sources, caplog):
+    test_sources.add(world.village_a, TODAY, 1, 1)
+    factories.table_indicator()
+    orphan = factories.indicator("orphan", Measure(PEOPLE, date_field="created_at"), None, unit="count")
+    Indicator.objects.filter(pk=orphan.pk).update(numerator={"source": "removed.app", "date_field": "x"})
+    assert indicator_recompute_all(first=TODAY) == {"table_rate": 3}
+    assert indicators_refresh_current() == 3
+    assert "indicator orphan skipped: numerator：未知的指标数据源：removed.app。" in caplog.text
 
 
 def test_recompute_replaces_stale_rows_and_reports_progress(world, test_sources):

@@ -68,7 +68,10 @@
       yAxis: {
         type: "value", axisLabel: { formatter: "{value}" + suffix(data) },
         // Room around the values and the target; a percentage never beyond 100.
-        min: function (extent) { return Math.max(0, Math.floor((extent.min - (extent.max - extent.min) * 0.25 - 1) / 5) * 5); },
+        min: function (extent) {
+          var step = suffix(data) === "%" ? 10 : 5;
+          return Math.max(0, Math.floor((extent.min - (extent.max - extent.min) * 0.25 - 1) / step) * step);
+        },
         max: function (extent) {
           var top = Math.ceil(extent.max + (extent.max - extent.min) * 0.1 + 1);
           return suffix(data) === "%" ? Math.min(100, top) : top;
