@@ -335,23 +335,28 @@ class AsOf:
     computed: bool = False  # True when counted from the registries (no stored row through that day)
 
 
-def indicator_as_of(*, actor: Any, indicator: Indicator, node: Node, children: Sequence[Node], day: dt.date) -> AsOf:
+def indicator_as_of(
+    *, actor: Any, indicator: Indicator, node: Node, children: Sequence[Node], day: dt.date | None
+) -> AsOf:
     """The indicator at the node and its children for the period containing `day`, counted only from
     what was known by `day` (records dated on or before it; snapshots of that day). Served from the
     stored rows when they are counted through exactly that day (a period's last day, or today's
-    refresh); otherwise counted from the registries for the node's subtree."""
+    refresh); otherwise counted from the registries for the node's subtree. Without a day: the
+    running period as stored, whatever day it was last counted through (never the registries)."""
     from civicgrid.indicators.services import compute
 
     if not _can_view(actor):
         raise Http404
+    latest = day is None
     day = _on(day)
     start = period_start(indicator.period, day)
     stored = _values(actor).filter(
         indicator=indicator, period_kind=indicator.period, period_start=start, node=node
     ).first()
-    if stored is not None and stored.as_of == day:
+    if latest or (stored is not None and stored.as_of == day):
+        reading = _reading(indicator, stored, node.pk, start)
         return AsOf(
-            indicator, day, _reading(indicator, stored, node.pk, start),
+            indicator, reading.as_of or day, reading,
             child_ranking(actor=actor, indicator=indicator, node=node, children=children, on=day),
         )
     totals, _nodes_found = compute(indicator, [Cut(start, day)], prefix=node.path)

@@ -168,8 +168,7 @@ def detail(request: HttpRequest, code: str) -> HttpResponse:
     node = _node(request)
     on = _day(request.GET.get("on"))
     ancestors, children = indicator_node_context(actor=request.user, node=node)
-    as_of = indicator_as_of(actor=request.user, indicator=indicator, node=node, children=children,
-                            day=on or timezone.localdate())
+    as_of = indicator_as_of(actor=request.user, indicator=indicator, node=node, children=children, day=on)
     trend = node_trends(actor=request.user, node=node, indicators=[indicator], on=on,
                         periods=DETAIL_TREND_PERIODS)[indicator.pk]
     while len(trend) > 1 and not trend[0].stored:  # periods before the stored history began

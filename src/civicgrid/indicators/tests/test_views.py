@@ -134,6 +134,10 @@ def test_detail_shows_the_value_as_of_a_day(scene, test_sources):
     assert response.status_code == 200
     assert response.context["a"].computed is False
     assert (response.context["a"].reading.numerator, response.context["a"].reading.denominator) == (12, 14)
+    # Without a day the stored running period is shown even when it was counted through an earlier day.
+    IndicatorValue.objects.filter(indicator=scene["rate"]).update(as_of=TODAY - dt.timedelta(days=1))
+    stale = client.get(url, {"node": world.town_a.pk})
+    assert (stale.context["a"].computed, stale.context["a"].day) == (False, TODAY - dt.timedelta(days=1))
     test_sources.add(world.village_a, LAST_MONTH + dt.timedelta(days=19), 5, 5)
     mid = client.get(url, {"node": world.town_a.pk, "on": (LAST_MONTH + dt.timedelta(days=20)).isoformat()})
     assert mid.context["a"].computed is True
