@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test test-fast lint bench clean
+.PHONY: install run test lint bench messages compilemessages clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,16 @@ lint: install
 
 bench: install
 	$(BIN)/python bench/run.py
+
+# English UI catalog: `make messages` extracts new strings into src/civicgrid/locale/en/LC_MESSAGES/django.po;
+# translate every empty (or '#, fuzzy') entry there, then `make compilemessages` and commit django.po and django.mo.
+messages: install
+	cd src/civicgrid && CIVICGRID_DATA_DIR=$(CURDIR)/var PYTHONPATH=$(CURDIR)/src $(CURDIR)/$(BIN)/django-admin \
+	  makemessages -l en --settings=civicgrid.config.settings.dev --ignore='*/tests/*' --ignore='testing/*' --no-obsolete
+
+compilemessages: install
+	cd src/civicgrid && CIVICGRID_DATA_DIR=$(CURDIR)/var PYTHONPATH=$(CURDIR)/src $(CURDIR)/$(BIN)/django-admin \
+	  compilemessages --settings=civicgrid.config.settings.dev
 
 clean:
 	rm -rf $(VENV) var
