@@ -28,7 +28,6 @@ from civicgrid.web.permissions import querystring_without_page, requires
 
 CASES_PER_PAGE = 50
 INSPECTIONS_PER_PAGE = 50
-QUEUE_TITLES = {"my": _("我的问题"), "area": _("辖区问题"), "overdue": _("逾期问题"), "triage": _("待分拣")}
 
 
 def _user(request: HttpRequest) -> Any:
