@@ -500,6 +500,8 @@ class Runner:
     ) -> dict[str, Any]:
         if database is not None and fresh:
             database.fresh()
+        # Each import stores a copy of its file under MEDIA_ROOT: drop the last run's copies.
+        shutil.rmtree(self.workdir / "var" / "media", ignore_errors=True)
         env = database.env() if database else {}
         if database is not None:
             spec = {

@@ -33,6 +33,8 @@ def main() -> None:
     parser.add_argument("--node", choices=("root", "town", "village"), default="root")
     parser.add_argument("--reps", type=int, default=50)
     parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--src", default=str(ROOT / "src"), help="the civicgrid source to import")
+    parser.add_argument("--filter", default="", help="only functions whose file matches (e.g. civicgrid)")
     args = parser.parse_args()
 
     os.environ["DJANGO_SETTINGS_MODULE"] = "civicgrid.config.settings.base"
@@ -40,7 +42,7 @@ def main() -> None:
     os.environ["CIVICGRID_DEBUG"] = "false"
     os.environ["DATABASE_URL"] = (f"sqlite:///{args.sqlite}" if args.sqlite
                                   else "postgres://postgres@127.0.0.1:5432/cg_dash")
-    sys.path.insert(0, str(ROOT / "src"))
+    sys.path.insert(0, args.src)
     import django
 
     django.setup()
@@ -61,6 +63,30 @@ def main() -> None:
                                                                                     args=["closure_rate"])
     for _round in range(5):
         client.get(url, {"node": node.pk})
+    # Inclusive render time per template (nested includes count in their parents too), without cProfile.
+    from collections import defaultdict
+
+    from django.template.base import Template
+
+    spent: dict[str, float] = defaultdict(float)
+    original_render = Template.render
+
+    def timed_render(self: Template, context: object) -> str:
+        begun = time.perf_counter()
+        try:
+            return original_render(self, context)  # type: ignore[arg-type]
+        finally:
+            spent[str(self.name)] += time.perf_counter() - begun
+
+    Template.render = timed_render  # type: ignore[method-assign]
+    started = time.perf_counter()
+    for _round in range(args.reps):
+        client.get(url, {"node": node.pk})
+    plain = (time.perf_counter() - started) * 1000 / args.reps
+    Template.render = original_render  # type: ignore[method-assign]
+    print(f"{args.page} {args.node}: {plain:.1f} ms per request without cProfile; inclusive render time per template:")
+    for name, seconds in sorted(spent.items(), key=lambda item: -item[1])[:15]:
+        print(f"  {seconds * 1000 / args.reps:7.2f} ms  {name}")
     profile = cProfile.Profile()
     started = time.perf_counter()
     profile.enable()
@@ -79,7 +105,8 @@ def main() -> None:
     for label, seconds in totals.items():
         print(f"  {label}: {seconds * 1000 / args.reps:.1f} ms per request (cumulative; nested calls may overlap)")
     out = io.StringIO()
-    pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(args.top)
+    restrictions: list[object] = [args.filter] if args.filter else []
+    pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(*restrictions, args.top)
     print(out.getvalue())
 
 
