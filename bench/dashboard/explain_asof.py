@@ -36,6 +36,8 @@ def main() -> None:
     where.add_argument("--postgres", action="store_true", help="the kept cg_dash database")
     parser.add_argument("--reps", type=int, default=7)
     parser.add_argument("--src", default=str(ROOT / "src"), help="the civicgrid source to import")
+    parser.add_argument("--recompute", action="store_true",
+                        help="also time indicator_recompute(closure_rate) (a year of periods) once per block")
     args = parser.parse_args()
 
     os.environ["DJANGO_SETTINGS_MODULE"] = "civicgrid.config.settings.base"
@@ -52,7 +54,7 @@ def main() -> None:
 
     from civicgrid.indicators.models import Indicator
     from civicgrid.indicators.periods import Cut, period_start
-    from civicgrid.indicators.services import compute
+    from civicgrid.indicators.services import compute, indicator_recompute
     from civicgrid.territory.models import Node
 
     indicator = Indicator.objects.get(code="closure_rate")
@@ -84,6 +86,10 @@ def main() -> None:
                   f"(min {min(samples):.1f}, max {max(samples):.1f}, n={len(samples)})")
         for line in plan():
             print(f"{'':14} plan (town): {line}")
+        if args.recompute:
+            begun = time.perf_counter()
+            rows = indicator_recompute(indicator=indicator)
+            print(f"{label:<14} indicator_recompute(closure_rate): {time.perf_counter() - begun:.1f} s, {rows} rows")
 
     print(f"{connection.vendor}: as-of compute of {indicator.code}, {args.reps} reps per node")
     if connection.vendor == "postgresql":
