@@ -4,6 +4,8 @@ Errors have one shape, `{"detail": ...}`: 401 not signed in, 403 the role lacks 
 failed), 404 missing or outside the data scope (the same answer), 400 a business rule refused the
 request (ApplicationError, message shown as is), 422 malformed input."""
 
+from typing import Any
+
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
@@ -17,7 +19,41 @@ from civicgrid.ingest.api import router as ingest_router
 from civicgrid.people.api import router as people_router
 from civicgrid.territory.api import router as territory_router
 
-api = NinjaAPI(
+# Every operation can answer with these; documenting them once keeps the schema truthful (R30).
+ERROR_RESPONSES = {
+    400: "业务规则拒绝 (a business rule refused the request)",
+    401: "未登录 (not signed in)",
+    403: "无权执行该操作或 CSRF 校验失败 (role lacks the action, or CSRF failed)",
+    404: "不存在或不在数据范围内 (missing or outside the data scope)",
+    422: "输入格式不正确 (malformed input)",
+}
+ERROR_SCHEMA = {
+    "title": "Error",
+    "type": "object",
+    "properties": {"detail": {"title": "Detail"}},
+    "required": ["detail"],
+}
+
+
+class CivicgridAPI(NinjaAPI):
+    """NinjaAPI whose OpenAPI schema lists the shared error answers on every operation."""
+
+    def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
+        schema = super().get_openapi_schema(*args, **kwargs)
+        schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+        for path_item in schema.get("paths", {}).values():
+            for operation in path_item.values():
+                responses = operation.setdefault("responses", {})
+                for status, description in ERROR_RESPONSES.items():
+                    if status not in responses and str(status) not in responses:
+                        responses[status] = {
+                            "description": description,
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                        }
+        return schema
+
+
+api = CivicgridAPI(
     title="civicgrid API",
     version="1",
     description="网格化治理平台接口：网格、包干责任、人员库。所有列表与详情均按数据范围过滤。",

@@ -133,6 +133,7 @@ def person_unmask(*, actor: Any, person: Person, reason: str) -> dict[str, str]:
         raise PermissionError("no permission to view full personal information")
     if not reason.strip():
         raise ApplicationError("查看完整信息须填写事由 (a reason is required)")
-    person = person_policy.get_viewable(actor, person.pk)
+    # A soft-deleted person is gone for every reader: the same 404 as out of scope.
+    person = person_policy.get_viewable(actor, person.pk, Person.objects.filter(deleted_at__isnull=True))
     audit.record(actor=actor, action=AuditAction.VIEW_SENSITIVE, instance=person, reason=reason.strip())
     return {"id_number": person.id_number, "phone": person.phone}

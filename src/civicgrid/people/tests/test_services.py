@@ -88,3 +88,12 @@ def test_unmask_without_permission_or_for_a_minor_writes_a_failed_row(world, adm
 def test_unmask_outside_the_scope_is_404_even_with_the_permission(world, town_a_user):
     with pytest.raises(Http404):
         person_unmask(actor=town_a_user, person=world.person_b, reason="核对")
+
+
+def test_unmask_of_a_soft_deleted_person_is_404(world, town_a_user):
+    from civicgrid.people.services import person_delete
+
+    person_delete(actor=town_a_user, person=world.person_a, reason="迁出")
+    with pytest.raises(Http404):
+        person_unmask(actor=town_a_user, person=world.person_a, reason="核对")
+    assert not AuditEvent.objects.filter(action=AuditAction.VIEW_SENSITIVE, success=True).exists()
