@@ -275,7 +275,12 @@ def child_ours(spec: dict[str, Any]) -> dict[str, Any]:
 
 def child_die(spec: dict[str, Any]) -> dict[str, Any]:
     _django()
-    import import_export_baseline
+    try:
+        import import_export_baseline
+    except ImportError as exc:
+        raise RuntimeError(
+            f"django-import-export not installed: pip install -r bench/requirements.txt ({exc})"
+        ) from exc
 
     from civicgrid.people.models import Person
 
