@@ -20,7 +20,9 @@ class Sex(models.TextChoices):
 class Person(models.Model):
     """A resident. Sex and birth date are derived from the ID number and must agree with it."""
 
-    id_number = models.CharField(_("身份证号"), max_length=18, unique=True)
+    # Unique through Meta.constraints, not unique=True: on PostgreSQL a unique CharField also gets a
+    # LIKE twin index that no query uses, and every extra index slows million-row imports.
+    id_number = models.CharField(_("身份证号"), max_length=18)
     name = models.CharField(_("姓名"), max_length=50)
     sex = models.CharField(_("性别"), max_length=1, choices=Sex.choices)
     birth_date = models.DateField(_("出生日期"))
@@ -29,7 +31,7 @@ class Person(models.Model):
         "territory.Node", on_delete=models.PROTECT, related_name="residents", verbose_name=_("所属网格")
     )
     # Copy of address_node.path so scoped lists over a million people need no join.
-    scope_path = models.CharField(max_length=255, editable=False, db_index=True)
+    scope_path = models.CharField(max_length=255, editable=False)  # indexed once, by pattern, in Meta
     address = models.CharField(_("详细地址"), max_length=200, blank=True)
     account = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="person",
@@ -48,9 +50,13 @@ class Person(models.Model):
         verbose_name_plural = _("人员")
         indexes = [
             models.Index(fields=["scope_path"], name="people_person_scope_like", opclasses=["varchar_pattern_ops"]),
-            models.Index(fields=["name"], name="people_person_name"),
+            models.Index(fields=["name"], name="people_person_name", opclasses=["varchar_pattern_ops"]),
         ]
         constraints = [
+            models.UniqueConstraint(
+                fields=["id_number"], name="people_person_id_number_unique",
+                violation_error_message=_("该身份证号已在人员库中。"),
+            ),
             models.CheckConstraint(condition=Q(sex__in=["M", "F"]), name="people_person_sex_valid"),
         ]
 
