@@ -36,6 +36,7 @@ lint: install
 	$(BIN)/mypy src
 
 bench: install
+	$(BIN)/pip install --quiet -r bench/requirements.txt
 	$(BIN)/python bench/run.py
 
 # English UI catalog: `make messages` extracts new strings into src/civicgrid/locale/en/LC_MESSAGES/django.po;
