@@ -35,6 +35,14 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.PostGenerationMethodCall("set_password", PASSWORD)
 
 
+def square(lon: float, lat: float, size: float) -> dict:
+    """A GeoJSON square with its south-west corner at (lon, lat), for maps and point-in-area tests."""
+    return {
+        "type": "Polygon",
+        "coordinates": [[[lon, lat], [lon + size, lat], [lon + size, lat + size], [lon, lat + size], [lon, lat]]],
+    }
+
+
 def node(parent: Node | None, kind: str, name: str, code: str | None = None, geometry: dict | None = None) -> Node:
     """Create a node through the service so path and depth are right."""
     from civicgrid.territory.services import node_create

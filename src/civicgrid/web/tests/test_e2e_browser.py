@@ -17,21 +17,14 @@ from civicgrid.testing import factories
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def _square(lon: float, lat: float, size: float) -> dict:
-    return {
-        "type": "Polygon",
-        "coordinates": [[[lon, lat], [lon + size, lat], [lon + size, lat + size], [lon, lat + size], [lon, lat]]],
-    }
-
-
 @pytest.fixture
 def county():
     """A district with two towns and two villages, all drawn on the map; one village has no cadre."""
-    district = factories.node(None, NodeKind.DISTRICT, "高新区", code="371571", geometry=_square(116.0, 36.4, 0.4))
-    town_a = factories.node(district, NodeKind.TOWN, "顾官屯镇", code="371571100", geometry=_square(116.0, 36.4, 0.2))
-    town_b = factories.node(district, NodeKind.TOWN, "许营镇", code="371571101", geometry=_square(116.2, 36.4, 0.2))
-    village_a = factories.node(town_a, NodeKind.VILLAGE, "枣寨村", code="371571100201", geometry=_square(116.0, 36.4, 0.1))
-    village_b = factories.node(town_b, NodeKind.VILLAGE, "前寨村", code="371571101201", geometry=_square(116.2, 36.4, 0.1))
+    district = factories.node(None, NodeKind.DISTRICT, "高新区", code="371571", geometry=factories.square(116.0, 36.4, 0.4))
+    town_a = factories.node(district, NodeKind.TOWN, "顾官屯镇", code="371571100", geometry=factories.square(116.0, 36.4, 0.2))
+    town_b = factories.node(district, NodeKind.TOWN, "许营镇", code="371571101", geometry=factories.square(116.2, 36.4, 0.2))
+    village_a = factories.node(town_a, NodeKind.VILLAGE, "枣寨村", code="371571100201", geometry=factories.square(116.0, 36.4, 0.1))
+    village_b = factories.node(town_b, NodeKind.VILLAGE, "前寨村", code="371571101201", geometry=factories.square(116.2, 36.4, 0.1))
     since = dt.date(2025, 1, 1)
     for node, role, name in (
         (town_a, ResponsibilityRole.TOWN_LEADER, "周德明"),
