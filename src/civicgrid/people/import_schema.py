@@ -210,6 +210,12 @@ def _by_id_number(values: dict[str, Any]) -> str:
     return values["id_number"]  # type: ignore[no-any-return]
 
 
+# SQLite gets the whole batch as one JSON array, unpacked by json_each inside a single statement: the
+# writer thread then holds the GIL only for json.dumps, not once per row as executemany does (it
+# re-takes the GIL after every row's step), so the main thread validates the next batch meanwhile.
+_SQLITE_ROW = ", ".join(f"json_extract(value, '$[{index}]')" for index in range(8))
+
+
 def _upsert_sqlite(rows: list[Row], context: ImportContext) -> tuple[int, int]:
     table = Person._meta.db_table
     connection.ensure_connection()
@@ -217,22 +223,22 @@ def _upsert_sqlite(rows: list[Row], context: ImportContext) -> tuple[int, int]:
     now = connection.ops.adapt_datetimefield_value(context.now)
     sql = (
         f"INSERT INTO {table} ({_COLUMNS}, deleted_reason, created_at, updated_at) "  # noqa: S608
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?) "
+        f"SELECT {_SQLITE_ROW}, '', ?, ? FROM json_each(?) WHERE true "  # WHERE: see SQLite's upsert parsing note
         f"ON CONFLICT (id_number) DO UPDATE SET {_SET.format(t=table)} "
         f"WHERE {_CHANGED.format(t=table, ne='IS NOT')}"
     )
     before_id = raw.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}").fetchone()[0]  # noqa: S608
     before_changes = raw.total_changes
-    # In key order the unique index is appended to page by page instead of at random places.
-    values = sorted((row.values for row in rows), key=_by_id_number)
-    raw.executemany(
-        sql,
-        (
+    # In key order (json_each keeps the array's order) the unique index is appended to page by page.
+    payload = json.dumps(
+        [
             (v["id_number"], v["name"], v["sex"], v["birth_date"].isoformat(), v.get("phone") or "",
-             v["address_node_id"], v["scope_path"], v.get("address") or "", now, now)
-            for v in values
-        ),
+             v["address_node_id"], v["scope_path"], v.get("address") or "")
+            for v in sorted((row.values for row in rows), key=_by_id_number)
+        ],
+        ensure_ascii=False,
     )
+    raw.execute(sql, (now, now, payload))
     written = raw.total_changes - before_changes
     # New rows get ids above the previous maximum (SQLite's rowid rule), so this counts inserts.
     created = raw.execute(f"SELECT COUNT(*) FROM {table} WHERE id > ?", (before_id,)).fetchone()[0]  # noqa: S608
