@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Query, Router, Schema, UploadedFile
 from ninja.security import django_auth
 
@@ -347,7 +348,7 @@ def get_inspection(request: HttpRequest, inspection_id: int) -> Any:
 def _item(inspection: Any, code: str) -> StandardItem:
     item = inspection.version.items.filter(code=code).first()
     if item is None:
-        raise ApplicationError(f"本次检查没有编号为 {code} 的项目 (no such item in this inspection)")
+        raise ApplicationError(_("本次检查没有编号为 %(code)s 的项目") % {"code": code})
     return item  # type: ignore[no-any-return]
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
+from django.utils.translation import gettext as _
 
 from civicgrid.core.errors import ApplicationError
 
@@ -84,9 +85,9 @@ def sniff_image(data: bytes) -> ImageInfo:
     elif data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         content_type, size = "image/webp", _webp_size(data)
     if not content_type:
-        raise ApplicationError("上传的文件不是图片，仅支持 JPEG、PNG、WebP 照片 (not a JPEG, PNG or WebP image)")
+        raise ApplicationError(_("上传的文件不是图片，仅支持 JPEG、PNG、WebP 照片"))
     if size is None or not (0 < size[0] <= MAX_DIMENSION and 0 < size[1] <= MAX_DIMENSION):
-        raise ApplicationError("图片已损坏或尺寸无法识别 (corrupt image or unreadable dimensions)")
+        raise ApplicationError(_("图片已损坏或尺寸无法识别"))
     return ImageInfo(content_type, size[0], size[1])
 
 
@@ -95,14 +96,12 @@ def read_upload(upload: Any) -> tuple[bytes, ImageInfo]:
     limit = max_bytes()
     declared = getattr(upload, "size", None)
     if declared is not None and declared > limit:
-        raise ApplicationError(
-            f"照片超过大小上限 {limit // (1024 * 1024)} MB (photo larger than the limit)"
-        )
+        raise ApplicationError(_("照片超过大小上限 %(limit)s MB") % {"limit": limit // (1024 * 1024)})
     data = upload.read(limit + 1)
     if len(data) > limit:
-        raise ApplicationError(f"照片超过大小上限 {limit // (1024 * 1024)} MB (photo larger than the limit)")
+        raise ApplicationError(_("照片超过大小上限 %(limit)s MB") % {"limit": limit // (1024 * 1024)})
     if not data:
-        raise ApplicationError("照片文件是空的 (the photo is empty)")
+        raise ApplicationError(_("照片文件是空的"))
     return data, sniff_image(data)
 
 
@@ -110,16 +109,16 @@ def check_uploads(uploads: Iterable[Any]) -> list[tuple[bytes, ImageInfo]]:
     """Read and check every photo of a form before anything is written."""
     photos = [upload for upload in uploads if upload is not None]
     if len(photos) > MAX_PHOTOS:
-        raise ApplicationError(f"一次最多上传 {MAX_PHOTOS} 张照片 (at most {MAX_PHOTOS} photos at once)")
+        raise ApplicationError(_("一次最多上传 %(count)s 张照片") % {"count": MAX_PHOTOS})
     return [read_upload(upload) for upload in photos]
 
 
 def check_coordinates(lon: float | None, lat: float | None) -> None:
     """Both or neither, within WGS 84 ranges."""
     if (lon is None) != (lat is None):
-        raise ApplicationError("经度和纬度须同时填写 (give both longitude and latitude)")
+        raise ApplicationError(_("经度和纬度须同时填写"))
     if lon is not None and lat is not None and not (-180 <= lon <= 180 and -90 <= lat <= 90):
-        raise ApplicationError("坐标超出范围 (coordinates out of range)")
+        raise ApplicationError(_("坐标超出范围"))
 
 
 def content_file(data: bytes) -> ContentFile[bytes]:

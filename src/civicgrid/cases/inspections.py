@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from civicgrid.accounts.roles import Action
 from civicgrid.cases import evidence as photos
@@ -57,9 +58,9 @@ def _check_inspector(actor: Any, node: Node) -> None:
     if actor is None:
         return
     if not actor.can(Action.INSPECT):
-        raise ApplicationError("无权开展测评检查 (no permission to inspect)")
+        raise ApplicationError(_("无权开展测评检查"))
     if not path_in_scope(actor, node.path):
-        raise ApplicationError("该网格不在您的数据范围内 (node outside your scope)")
+        raise ApplicationError(_("该网格不在您的数据范围内"))
 
 
 def inspection_create(
@@ -70,25 +71,26 @@ def inspection_create(
     _check_inspector(actor, node)
     at = now or timezone.now()
     if not version.is_published:
-        raise ApplicationError(f"{version} 尚未发布，不能用于检查 (only published versions can be used)")
+        raise ApplicationError(_("%(version)s 尚未发布，不能用于检查") % {"version": version})
     if inspected_on > timezone.localdate(at):
-        raise ApplicationError("检查日期不能晚于今天 (the inspection date is in the future)")
+        raise ApplicationError(_("检查日期不能晚于今天"))
     if inspected_on < version.effective_from:
         raise ApplicationError(
-            f"{version} 自 {version.effective_from:%Y-%m-%d} 起生效，检查日期早于生效日期 (version not yet in force)"
+            _("%(version)s 自 %(effective_from)s 起生效，检查日期早于生效日期")
+            % {"version": version, "effective_from": f"{version.effective_from:%Y-%m-%d}"}
         )
     if not node.is_active:
-        raise ApplicationError("该网格已停用 (the node is inactive)")
+        raise ApplicationError(_("该网格已停用"))
     if not applicable_items(version, node.kind):
         labels = dict(NodeKind.choices)
-        kinds = "、".join(str(labels.get(kind, kind)) for kind in _kinds_of(version)) or "（无）"
+        kinds = "、".join(str(labels.get(kind, kind)) for kind in _kinds_of(version)) or _("（无）")
         raise ApplicationError(
-            f"“{version.standard.name}”不适用于“{node.get_kind_display()}”类节点“{node.name}”，适用类型：{kinds} "
-            f"(the standard does not apply to nodes of kind {node.kind})"
+            _("“%(standard)s”不适用于“%(kind)s”类节点“%(node)s”，适用类型：%(kinds)s")
+            % {"standard": version.standard.name, "kind": node.get_kind_display(), "node": node.name, "kinds": kinds}
         )
     inspector = actor
     if inspector is None:
-        raise ApplicationError("检查须有检查人 (an inspection needs an inspector)")
+        raise ApplicationError(_("检查须有检查人"))
     with transaction.atomic():
         inspection = Inspection.objects.create(
             version=version, node=node, scope_path=node.path, inspected_on=inspected_on, inspector=inspector,
@@ -102,7 +104,7 @@ def _check_recorder(actor: Any, inspection: Inspection) -> None:
     if actor is None:
         return
     if not actor.can(Action.INSPECT) or not path_in_scope(actor, inspection.scope_path):
-        raise ApplicationError("无权记录该检查 (no permission to record this inspection)")
+        raise ApplicationError(_("无权记录该检查"))
 
 
 def inspection_record_result(
@@ -129,9 +131,9 @@ def inspection_record_result(
     def work(written: list[str]) -> InspectionResult:
         locked = Inspection.objects.select_for_update(of=("self",)).select_related("node").get(pk=inspection.pk)
         if locked.status != InspectionStatus.RECORDING:
-            raise ApplicationError("检查已完成，结果不能再修改 (the inspection is completed)")
+            raise ApplicationError(_("检查已完成，结果不能再修改"))
         if item.version_id != locked.version_id or not item.applies_to_kind(locked.node.kind):
-            raise ApplicationError(f"{item.code} 不是本次检查的项目 (the item is not part of this inspection)")
+            raise ApplicationError(_("%(code)s 不是本次检查的项目") % {"code": item.code})
         score = score_item(item, passed=passed, points=points, measured=measured, not_applicable=not_applicable)
         result = InspectionResult.objects.filter(inspection=locked, item=item).first()
         before = audit.snapshot(result) if result is not None else None
@@ -173,14 +175,15 @@ def inspection_complete(
     deadline = deadline or today + dt.timedelta(days=default_deadline_days())
     if deadline < today:
         raise ApplicationError(
-            f"整改期限 {deadline:%Y-%m-%d} 已过，不能早于今天 {today:%Y-%m-%d} (the deadline is in the past)"
+            _("整改期限 %(deadline)s 已过，不能早于今天 %(today)s")
+            % {"deadline": f"{deadline:%Y-%m-%d}", "today": f"{today:%Y-%m-%d}"}
         )
     with transaction.atomic():
         locked = Inspection.objects.select_for_update(of=("self",)).select_related("node", "version__standard").get(
             pk=inspection.pk
         )
         if locked.status != InspectionStatus.RECORDING:
-            raise ApplicationError("检查已完成 (the inspection is already completed)")
+            raise ApplicationError(_("检查已完成"))
         items = applicable_items(locked.version, locked.node.kind)
         results = {
             result.item_id: result
@@ -189,7 +192,7 @@ def inspection_complete(
         missing = [item.code for item in items if item.pk not in results]
         if missing:
             raise ApplicationError(
-                f"还有 {len(missing)} 项未记录结果：{'、'.join(missing[:15])} (record every item before completing)"
+                _("还有 %(count)s 项未记录结果：%(codes)s") % {"count": len(missing), "codes": "、".join(missing[:15])}
             )
         scores = [
             score_item(item, not_applicable=True) if results[item.pk].not_applicable else _stored(results[item.pk])

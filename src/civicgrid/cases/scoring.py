@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from civicgrid.cases.models import Comparison, ScoringRule
 from civicgrid.core.errors import ApplicationError
 
@@ -38,7 +40,7 @@ def compare(value: Decimal, comparison: str, threshold: Decimal) -> bool:
         return value <= threshold
     if comparison == Comparison.EQ:
         return value == threshold
-    raise ApplicationError(f"未知的比较方式：{comparison} (unknown comparison)")
+    raise ApplicationError(_("未知的比较方式：%(comparison)s") % {"comparison": comparison})
 
 
 def score_item(
@@ -56,22 +58,24 @@ def score_item(
         return ItemScore(passed=None, awarded=ZERO, maximum=ZERO)
     if item.rule == ScoringRule.PASS_FAIL:
         if passed is None:
-            raise ApplicationError(f"{item.code}：请选择合格或不合格 (choose pass or fail)")
+            raise ApplicationError(_("%(code)s：请选择合格或不合格") % {"code": item.code})
         return ItemScore(passed=passed, awarded=maximum if passed else ZERO, maximum=maximum)
     if item.rule == ScoringRule.POINTS:
         if points is None:
-            raise ApplicationError(f"{item.code}：请填写得分 (enter the points awarded)")
+            raise ApplicationError(_("%(code)s：请填写得分") % {"code": item.code})
         points = Decimal(points)
         if points < 0 or points > maximum:
-            raise ApplicationError(f"{item.code}：得分须在 0 到 {maximum.normalize():f} 之间 (points out of range)")
+            raise ApplicationError(
+                _("%(code)s：得分须在 0 到 %(maximum)s 之间") % {"code": item.code, "maximum": f"{maximum.normalize():f}"}
+            )
         return ItemScore(passed=points >= maximum, awarded=points, maximum=maximum)
     if item.rule == ScoringRule.MEASURED:
         if measured is None:
-            raise ApplicationError(f"{item.code}：请填写实测值 (enter the measured value)")
+            raise ApplicationError(_("%(code)s：请填写实测值") % {"code": item.code})
         measured = Decimal(measured)
         ok = compare(measured, item.comparison, Decimal(item.threshold))
         return ItemScore(passed=ok, awarded=maximum if ok else ZERO, maximum=maximum, measured=measured)
-    raise ApplicationError(f"{item.code}：未知的评分方式 {item.rule} (unknown scoring rule)")
+    raise ApplicationError(_("%(code)s：未知的评分方式 %(rule)s") % {"code": item.code, "rule": item.rule})
 
 
 @dataclass(frozen=True)

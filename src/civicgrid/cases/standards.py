@@ -20,7 +20,8 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from civicgrid.accounts.roles import Action
 from civicgrid.cases.models import (
@@ -80,18 +81,18 @@ def _kinds(value: Any) -> list[str]:
         kind = KIND_WORDS.get(word) or KIND_WORDS.get(word.lower())
         if kind is None:
             known = "、".join(str(label) for _value, label in NodeKind.choices)
-            raise ValueError(f"未知的适用类型“{word[:20]}”，可填：{known} (unknown node kind)")
+            raise ValueError(_("未知的适用类型“%(value)s”，可填：%(allowed)s") % {"value": word[:20], "allowed": known})
         if kind not in kinds:
             kinds.append(kind)
     if not kinds:
-        raise ValueError("请填写适用类型 (give the node kinds)")
+        raise ValueError(_("请填写适用类型"))
     return kinds
 
 
 def _points(value: Any) -> Decimal:
     number = _decimal(value)
     if number <= 0 or number > MAX_POINTS:
-        raise ValueError(f"分值须大于 0 且不超过 {MAX_POINTS} (points out of range)")
+        raise ValueError(_("分值须大于 0 且不超过 %(maximum)s") % {"maximum": MAX_POINTS})
     return number.quantize(Decimal("0.01"))
 
 
@@ -100,9 +101,9 @@ def _decimal(value: Any) -> Decimal:
     try:
         number = Decimal(text)
     except InvalidOperation:
-        raise ValueError(f"不是数字：{text[:20]} (not a number)") from None
+        raise ValueError(_("不是数字：%(value)s") % {"value": text[:20]}) from None
     if not number.is_finite():
-        raise ValueError(f"不是数字：{text[:20]} (not a number)")
+        raise ValueError(_("不是数字：%(value)s") % {"value": text[:20]})
     return number
 
 
@@ -135,7 +136,7 @@ def _unused_writer(rows: list[Any], context: Any) -> WriteResult:  # pragma: no 
 
 # Used for header detection only (not registered: a checklist imports whole, see module docstring).
 STANDARD_ITEM_SCHEMA = ImportSchema(
-    name="cases.standard_item", label=_("测评项目"), columns=COLUMNS, writer=_unused_writer,
+    name="cases.standard_item", label=gettext_lazy("测评项目"), columns=COLUMNS, writer=_unused_writer,
     required_action=Action.MANAGE_STANDARDS,
 )
 
@@ -170,16 +171,16 @@ def check_item(spec: ItemSpec) -> ItemSpec:
         raise ValueError(f"未知的评分方式：{spec.rule}")
     if spec.rule == ScoringRule.MEASURED:
         if not spec.comparison or spec.threshold is None:
-            raise ValueError("实测值项目须填写比较方式和阈值 (a measured item needs a comparison and a threshold)")
+            raise ValueError(_("实测值项目须填写比较方式和阈值"))
         if abs(spec.threshold) > MAX_THRESHOLD:
-            raise ValueError("阈值过大 (threshold too large)")
+            raise ValueError(_("阈值过大"))
     elif spec.comparison or spec.threshold is not None:
-        raise ValueError("只有实测值项目可以填写比较方式和阈值 (only measured items take a threshold)")
+        raise ValueError(_("只有实测值项目可以填写比较方式和阈值"))
     for kind in spec.applies_to:
         if kind not in NodeKind.values:
             raise ValueError(f"未知的适用类型：{kind}")
     if not spec.applies_to:
-        raise ValueError("请填写适用类型 (give the node kinds)")
+        raise ValueError(_("请填写适用类型"))
     return spec
 
 
@@ -191,12 +192,12 @@ def _spec_from_row(values: dict[str, Any]) -> ItemSpec:
     if raw:
         match = _THRESHOLD_TEXT.match(raw)
         if match is None:
-            raise ValueError(f"无法识别的阈值“{raw[:20]}”，例如 98 或 ≥98 (not a threshold)")
+            raise ValueError(_("无法识别的阈值“%(value)s”，例如 98 或 ≥98") % {"value": raw[:20]})
         written, number, suffix = match.groups()
         if written:
             parsed = COMPARISON_WORDS[written]
             if comparison and comparison != parsed:
-                raise ValueError("阈值中的比较符号与“比较”列不一致 (comparison given twice, differently)")
+                raise ValueError(_("阈值中的比较符号与“比较”列不一致"))
             comparison = parsed
         threshold = Decimal(number)
         unit = unit or suffix[:20]
@@ -211,7 +212,7 @@ def _spec_from_row(values: dict[str, Any]) -> ItemSpec:
 
 def _check_manager(actor: Any) -> None:
     if actor is not None and not actor.can(Action.MANAGE_STANDARDS):
-        raise ApplicationError("无权维护测评体系 (no permission to manage standards)")
+        raise ApplicationError(_("无权维护测评体系"))
 
 
 def standard_version_create(
@@ -229,17 +230,15 @@ def standard_version_create(
     _check_manager(actor)
     code = code.strip()
     if not _CODE.match(code):
-        raise ApplicationError(
-            "体系编码须为 1 到 32 位字母、数字、“-”“_”“.” (standard code: 1-32 letters, digits, - _ .)"
-        )
+        raise ApplicationError(_("体系编码须为 1 到 32 位字母、数字、“-”“_”“.”"))
     if not items:
-        raise ApplicationError("没有检查项目 (the standard has no items)")
+        raise ApplicationError(_("没有检查项目"))
     if len(items) > MAX_ITEMS:
-        raise ApplicationError(f"检查项目超过 {MAX_ITEMS} 项 (too many items)")
+        raise ApplicationError(_("检查项目超过 %(maximum)s 项") % {"maximum": MAX_ITEMS})
     codes = [spec.code for spec in items]
     duplicates = sorted({item for item in codes if codes.count(item) > 1})
     if duplicates:
-        raise ApplicationError(f"编号重复：{'、'.join(duplicates[:10])} (duplicate item codes)")
+        raise ApplicationError(_("编号重复：%(codes)s") % {"codes": "、".join(duplicates[:10])})
     for spec in items:
         try:
             check_item(spec)
@@ -249,12 +248,12 @@ def standard_version_create(
         standard = Standard.objects.select_for_update().filter(code=code).first()
         if standard is None:
             if not name.strip():
-                raise ApplicationError("新测评体系须填写名称 (a new standard needs a name)")
+                raise ApplicationError(_("新测评体系须填写名称"))
             try:
                 with transaction.atomic():
                     standard = Standard.objects.create(code=code, name=name.strip()[:100], description=description)
             except IntegrityError as exc:
-                raise ApplicationError(f"体系编码 {code} 已存在 (duplicate standard code)") from exc
+                raise ApplicationError(_("体系编码 %(code)s 已存在") % {"code": code}) from exc
             audit.record(actor=actor, action=AuditAction.CREATE, instance=standard, after=audit.snapshot(standard))
             standard = Standard.objects.select_for_update().get(pk=standard.pk)
         elif name.strip() and name.strip() != standard.name:
@@ -308,9 +307,9 @@ def standard_version_publish(*, actor: Any, version: StandardVersion, now: dt.da
     with transaction.atomic():
         locked = StandardVersion.objects.select_for_update(of=("self",)).select_related("standard").get(pk=version.pk)
         if locked.status != VersionStatus.DRAFT:
-            raise ApplicationError(f"{locked} 已发布，不能重复发布；修改请复制为新版本 (already published)")
+            raise ApplicationError(_("%(version)s 已发布，不能重复发布；修改请复制为新版本") % {"version": locked})
         if not locked.items.exists():
-            raise ApplicationError("没有检查项目的版本不能发布 (a version without items cannot be published)")
+            raise ApplicationError(_("没有检查项目的版本不能发布"))
         locked.status = VersionStatus.PUBLISHED
         locked.published_at = now or timezone.now()
         locked.published_by = actor
@@ -326,7 +325,7 @@ def standard_version_delete(*, actor: Any, version: StandardVersion) -> None:
     with transaction.atomic():
         locked = StandardVersion.objects.select_for_update(of=("self",)).select_related("standard").get(pk=version.pk)
         if locked.status != VersionStatus.DRAFT:
-            raise ApplicationError("已发布的版本不能删除 (a published version cannot be deleted)")
+            raise ApplicationError(_("已发布的版本不能删除"))
         audit.record(actor=actor, action=AuditAction.DELETE, instance=locked,
                      before={"standard": locked.standard.code, "number": locked.number})
         locked.delete()
@@ -379,7 +378,7 @@ def _read_source(source: Any) -> list[ItemSpec]:
             if parsers.is_blank(raw):
                 values[column.field] = None
                 if column.required:
-                    errors.append((number, column.label, "必填项为空 (required)"))
+                    errors.append((number, column.label, _("必填项为空")))
                 continue
             filled = True
             try:
@@ -391,7 +390,7 @@ def _read_source(source: Any) -> list[ItemSpec]:
         code = values.get("code")
         if code is not None:
             if code in seen:
-                errors.append((number, "编号", f"与第 {seen[code]} 行编号重复 (duplicate code)"))
+                errors.append((number, "编号", _("与第 %(row)s 行编号重复") % {"row": seen[code]}))
             else:
                 seen[code] = number
         if not errors:
@@ -401,16 +400,19 @@ def _read_source(source: Any) -> list[ItemSpec]:
                 errors.append((number, "阈值", str(exc)))
         problems.extend(errors)
         if len(specs) > MAX_ITEMS:
-            raise StandardImportError(f"检查项目超过 {MAX_ITEMS} 项 (too many items)")
+            raise StandardImportError(_("检查项目超过 %(maximum)s 项") % {"maximum": MAX_ITEMS})
     if problems:
-        listed = "；".join(f"第 {row} 行 {column}：{reason}" for row, column, reason in problems[:20])
-        more = f"；另有 {len(problems) - 20} 处错误" if len(problems) > 20 else ""
+        listed = "；".join(
+            _("第 %(row)s 行 %(column)s：%(reason)s") % {"row": row, "column": column, "reason": reason}
+            for row, column, reason in problems[:20]
+        )
+        more = _("；另有 %(count)s 处错误") % {"count": len(problems) - 20} if len(problems) > 20 else ""
         raise StandardImportError(
-            f"文件有 {len(problems)} 处错误，未导入任何内容：{listed}{more} (the file has errors; nothing was imported)",
+            _("文件有 %(count)s 处错误，未导入任何内容：%(errors)s") % {"count": len(problems), "errors": listed + more},
             rows=problems,
         )
     if not specs:
-        raise StandardImportError("文件中没有检查项目 (no items in the file)")
+        raise StandardImportError(_("文件中没有检查项目"))
     return specs
 
 

@@ -26,6 +26,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.db import models, transaction
 from django.db.models import ProtectedError, Q, RestrictedError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
 from civicgrid.accounts.models import User
@@ -376,7 +377,7 @@ def _delete_with_dependents(queryset: models.QuerySet[Any], depth: int = 0) -> N
     """Delete rows, first deleting rows of other apps that protect them (households, e-bikes… that
     sit on demo places are demo data too). The audit trail is never deleted: a row it protects
     makes the whole removal fail."""
-    for _ in range(10):
+    for _attempt in range(10):
         try:
             with transaction.atomic():
                 queryset.delete()
@@ -390,7 +391,7 @@ def _delete_with_dependents(queryset: models.QuerySet[Any], depth: int = 0) -> N
                 by_model[type(blocker)].append(blocker.pk)
             for model, pks in by_model.items():
                 _delete_with_dependents(model._default_manager.filter(pk__in=pks), depth + 1)
-    raise ApplicationError("演示数据被其他记录引用，无法删除 (demo data is still referenced)")
+    raise ApplicationError(_("演示数据被其他记录引用，无法删除"))
 
 
 def remove_demo() -> frozenset[str]:
@@ -399,7 +400,7 @@ def remove_demo() -> frozenset[str]:
     has signed in with them the append-only audit trail refers to them, and a rebuild sets a new
     password hash anyway, which ends their open sessions."""
     if demo_status() != DemoStatus.PRESENT:
-        raise ApplicationError("没有可删除的演示数据 (no demo data to remove)")
+        raise ApplicationError(_("没有可删除的演示数据"))
     root_path = _root().path
     with transaction.atomic():
         _delete_with_dependents(
@@ -461,7 +462,7 @@ def _create_people(plan: DemoPlan, nodes: dict[str, Node], advance: Callable[[in
                 persons[planned.key] = by_id_number[planned.resident.id_number]
         audit.record(
             actor=None, action=AuditAction.IMPORT, object_type="people.person",
-            object_repr=f"{node.name} 居民 {len(rows)} 人 (demo residents)", scope_path=node.path,
+            object_repr=_("%(node)s 居民 %(count)s 人") % {"node": node.name, "count": len(rows)}, scope_path=node.path,
             after={"count": len(rows), "node": node.code},
         )
         advance(len(rows))
@@ -476,9 +477,7 @@ def _create_accounts(plan: DemoPlan, nodes: dict[str, Node], persons: dict[str, 
     for login in plan.logins:
         user = User.objects.filter(username=login.username).first()
         if user is not None and login.username not in reuse:
-            raise ApplicationError(
-                f"账号 {login.username} 已存在且不属于演示数据 (account exists outside the demo)"
-            )
+            raise ApplicationError(_("账号 %(username)s 已存在且不属于演示数据") % {"username": login.username})
         created = user is None
         user = user or User(username=login.username)
         user.role = login.role
@@ -520,13 +519,12 @@ def build_demo(
         status = demo_status()
         if status == DemoStatus.FOREIGN:
             raise ApplicationError(
-                f"编码 {DEMO_ROOT_CODE} 的节点已存在且不是演示数据，未做任何改动 "
-                "(a 371500 tree exists that the demo did not build; nothing changed)"
+                _("编码 %(code)s 的节点已存在且不是演示数据，未做任何改动") % {"code": DEMO_ROOT_CODE}
             )
         reuse: frozenset[str] = frozenset()
         if status == DemoStatus.PRESENT:
             if not reset:
-                raise ApplicationError("演示数据已存在 (the demo already exists; use --reset)")
+                raise ApplicationError(_("演示数据已存在"))
             reuse = remove_demo()
 
         nodes: dict[str, Node] = {}

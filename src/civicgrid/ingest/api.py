@@ -9,6 +9,7 @@ from typing import Any
 
 from django.http import FileResponse, Http404, HttpRequest
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from ninja import File, Form, Router, Schema, Status, UploadedFile
 from ninja import Form as FormField
 from ninja.errors import HttpError
@@ -103,7 +104,7 @@ def get_error_report(request: HttpRequest, job_id: str) -> FileResponse:
     job = _job(request, job_id)
     path = job.error_report_path
     if path is None or not path.is_file():
-        raise HttpError(404, "该任务没有错误报告 (no error report)")
+        raise HttpError(404, _("该任务没有错误报告"))
     return FileResponse(
         path.open("rb"), as_attachment=True, filename=f"import-errors-{job.pk}.xlsx", content_type=XLSX_CONTENT_TYPE
     )
@@ -113,4 +114,4 @@ def _job(request: HttpRequest, job_id: str) -> ImportJob:
     try:
         return import_job_get(actor=request.user, pk=job_id)
     except Http404:
-        raise HttpError(404, "未找到该导入任务 (not found)") from None
+        raise HttpError(404, _("未找到该导入任务")) from None

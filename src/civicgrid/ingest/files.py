@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from civicgrid.core.errors import ApplicationError
 
@@ -32,14 +34,14 @@ ENCRYPTION_INFO = "EncryptionInfo".encode("utf-16-le")
 CHUNK_BYTES = 1024 * 1024
 # Binary formats people rename to .xlsx by mistake (or not), for a precise message.
 _KNOWN_BINARY = (
-    (b"MZ", "可执行程序"),
-    (b"%PDF", "PDF 文档"),
-    (b"\x89PNG", "PNG 图片"),
-    (b"\xff\xd8\xff", "JPEG 图片"),
-    (b"Rar!", "RAR 压缩包"),
-    (b"7z\xbc\xaf", "7z 压缩包"),
-    (b"\x1f\x8b", "gzip 压缩包"),
-    (b"\x7fELF", "可执行程序"),
+    (b"MZ", gettext_lazy("可执行程序")),
+    (b"%PDF", gettext_lazy("PDF 文档")),
+    (b"\x89PNG", gettext_lazy("PNG 图片")),
+    (b"\xff\xd8\xff", gettext_lazy("JPEG 图片")),
+    (b"Rar!", gettext_lazy("RAR 压缩包")),
+    (b"7z\xbc\xaf", gettext_lazy("7z 压缩包")),
+    (b"\x1f\x8b", gettext_lazy("gzip 压缩包")),
+    (b"\x7fELF", gettext_lazy("可执行程序")),
 )
 _ROW_TAG = re.compile(rb"<(?:\w+:)?row[\s>/]")
 _MERGE_REF = re.compile(rb"<(?:\w+:)?mergeCell\s[^>]*?ref=\"([A-Z]+[0-9]+(?::[A-Z]+[0-9]+)?)\"")
@@ -85,13 +87,13 @@ def _limits() -> tuple[int, int, int]:
 
 
 def _megabytes(size: int) -> str:
-    return f"{size / (1024 * 1024):.0f} MB" if size >= 1024 * 1024 else f"{size} 字节"
+    return f"{size / (1024 * 1024):.0f} MB" if size >= 1024 * 1024 else _("%(size)d 字节") % {"size": size}
 
 
 def store(source: Any, directory: Path, *, suffix: str = ".upload") -> Path:
     """Copy an uploaded file (or a file on disk) under `directory`, refusing it as soon as it
     exceeds the size limit so an oversize upload never fills the disk."""
-    max_bytes, _, _ = _limits()
+    max_bytes = _limits()[0]
     directory.mkdir(parents=True, exist_ok=True)
     target = directory / f"{uuid.uuid4().hex}{suffix}"
     written = 0
@@ -101,7 +103,7 @@ def store(source: Any, directory: Path, *, suffix: str = ".upload") -> Path:
                 written += len(chunk)
                 if written > max_bytes:
                     raise FileRejected(
-                        f"文件超过大小上限 {_megabytes(max_bytes)} (file larger than the upload limit)"
+                        _("文件超过大小上限 %(limit)s") % {"limit": _megabytes(max_bytes)}
                     )
                 out.write(chunk)
     except BaseException:
@@ -126,13 +128,13 @@ def _chunks(source: Any) -> Iterable[bytes]:
 
 def inspect(path: Path, *, file_format: str) -> FileInfo:
     """Sniff the file type from its content and enforce the upload limits; FileRejected says why
-    (in Chinese and English). `file_format` is the schema's: "table" or "geojson"."""
-    max_bytes, _, _ = _limits()
+    (in the active language). `file_format` is the schema's: "table" or "geojson"."""
+    max_bytes = _limits()[0]
     size = path.stat().st_size
     if size == 0:
-        raise FileRejected("文件是空的 (the file is empty)")
+        raise FileRejected(_("文件是空的"))
     if size > max_bytes:
-        raise FileRejected(f"文件超过大小上限 {_megabytes(max_bytes)} (file larger than the upload limit)")
+        raise FileRejected(_("文件超过大小上限 %(limit)s") % {"limit": _megabytes(max_bytes)})
     with path.open("rb") as handle:
         head = handle.read(SAMPLE_BYTES)
     if file_format == "geojson":
@@ -144,30 +146,30 @@ def inspect(path: Path, *, file_format: str) -> FileInfo:
     for magic, kind in _KNOWN_BINARY:
         if head.startswith(magic):
             raise FileRejected(
-                f"文件实际是{kind}，不是 Excel 或 CSV 表格 (the file is not a spreadsheet but {kind})"
+                _("文件实际是%(kind)s，不是 Excel 或 CSV 表格") % {"kind": kind}
             )
     if b"\x00" in head and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise FileRejected("文件不是 Excel 或 CSV 表格（二进制内容）(binary content, not a spreadsheet)")
+        raise FileRejected(_("文件不是 Excel 或 CSV 表格（二进制内容）"))
     return _inspect_csv(path, head, size)
 
 
 def _inspect_xlsx(path: Path, size: int) -> FileInfo:
-    _, max_uncompressed, max_rows = _limits()
+    max_uncompressed, max_rows = _limits()[1:]
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
-        raise FileRejected("文件已损坏，无法作为 Excel 工作簿打开 (corrupt zip archive)") from exc
+        raise FileRejected(_("文件已损坏，无法作为 Excel 工作簿打开")) from exc
     with archive:
         names = set(archive.namelist())
         if "mimetype" in names and archive.getinfo("mimetype").file_size < 200 and b"opendocument.spreadsheet" in (
             archive.read("mimetype")
         ):
             raise FileRejected(
-                "文件是 OpenDocument 表格（.ods），请在 WPS 或 Excel 中另存为 .xlsx 后导入 (an .ods file; save it as .xlsx)"
+                _("文件是 OpenDocument 表格（.ods），请在 WPS 或 Excel 中另存为 .xlsx 后导入")
             )
         if "[Content_Types].xml" not in names or not any(name.endswith("workbook.xml") for name in names):
             raise FileRejected(
-                "文件是压缩包但不是 Excel 工作簿（.xlsx）(a zip archive, but not an .xlsx workbook)"
+                _("文件是压缩包但不是 Excel 工作簿（.xlsx）")
             )
         declared = 0
         for member in archive.infolist():
@@ -176,18 +178,18 @@ def _inspect_xlsx(path: Path, size: int) -> FileInfo:
                 member.compress_size, 1
             ):
                 raise FileRejected(
-                    "文件解压后体积异常（疑似压缩炸弹），已拒绝 (suspicious compression ratio: zip bomb)"
+                    _("文件解压后体积异常（疑似压缩炸弹），已拒绝")
                 )
         if declared > max_uncompressed:
             raise FileRejected(
-                f"文件解压后超过 {_megabytes(max_uncompressed)}，已拒绝 (uncompressed size over the limit)"
+                _("文件解压后超过 %(limit)s，已拒绝") % {"limit": _megabytes(max_uncompressed)}
             )
         from civicgrid.ingest.xlsx import WorkbookParts, XlsxError
 
         try:
             parts = WorkbookParts.read(archive)
         except XlsxError as exc:
-            raise FileRejected(f"Excel 工作簿结构无效：{exc} (invalid workbook)") from exc
+            raise FileRejected(_("Excel 工作簿结构无效：%(error)s") % {"error": exc}) from exc
         scans = []
         seen_bytes = 0
         for name, sheet_member in parts.sheets:
@@ -196,7 +198,7 @@ def _inspect_xlsx(path: Path, size: int) -> FileInfo:
             scans.append(scan)
             if sum(s.rows for s in scans) > max_rows + 100 * len(scans):
                 raise FileRejected(
-                    f"文件行数超过上限 {max_rows} 行，请拆分后导入 (more than {max_rows} rows)"
+                    _("文件行数超过上限 %(max_rows)s 行，请拆分后导入") % {"max_rows": max_rows}
                 )
     return FileInfo(format="xlsx", size=size, rows_estimate=sum(s.rows for s in scans), sheets=scans)
 
@@ -216,7 +218,7 @@ def _scan_sheet(archive: zipfile.ZipFile, name: str, member: str, budget: int) -
             while chunk := stream.read(CHUNK_BYTES):
                 read += len(chunk)
                 if read > budget:
-                    raise FileRejected("文件解压后超过上限，已拒绝 (uncompressed size over the limit)")
+                    raise FileRejected(_("文件解压后超过上限，已拒绝"))
                 if after_data:
                     tail += chunk
                     continue
@@ -232,9 +234,9 @@ def _scan_sheet(archive: zipfile.ZipFile, name: str, member: str, budget: int) -
                 rows += len(_ROW_TAG.findall(data)) - len(_ROW_TAG.findall(data, limit))
                 carry = data[limit:]
     except zipfile.BadZipFile as exc:
-        raise FileRejected("文件已损坏（压缩数据校验失败）(corrupt zip data)") from exc
+        raise FileRejected(_("文件已损坏（压缩数据校验失败）")) from exc
     except (OSError, EOFError, ValueError) as exc:  # zlib errors surface as these
-        raise FileRejected("文件已损坏，无法解压 (corrupt zip data)") from exc
+        raise FileRejected(_("文件已损坏，无法解压")) from exc
     merges = []
     for match in _MERGE_REF.finditer(tail):
         merged = parse_range(match.group(1).decode())
@@ -246,12 +248,12 @@ def _scan_sheet(archive: zipfile.ZipFile, name: str, member: str, budget: int) -
 def _inspect_xls(path: Path, size: int) -> FileInfo:
     from python_calamine import CalamineError, CalamineWorkbook
 
-    _, _, max_rows = _limits()
+    max_rows = _limits()[2]
     with path.open("rb") as handle:
         start = handle.read(ENCRYPTION_SCAN_BYTES)
     # A password-protected .xlsx is an OLE container holding an "EncryptionInfo" stream.
     if ENCRYPTION_INFO in start:
-        raise FileRejected("文件已加密，请去掉打开密码后再导入 (the workbook is password-protected)")
+        raise FileRejected(_("文件已加密，请去掉打开密码后再导入"))
     rows = 0
     names: list[str] = []
     try:
@@ -263,10 +265,10 @@ def _inspect_xls(path: Path, size: int) -> FileInfo:
     except (CalamineError, OSError, ValueError) as exc:
         text = str(exc).lower()
         if "password" in text or "encrypt" in text:
-            raise FileRejected("文件已加密，请去掉密码后再导入 (the workbook is password-protected)") from exc
-        raise FileRejected("文件已损坏或不是 Excel 97-2003 工作簿（.xls）(not a readable .xls workbook)") from exc
+            raise FileRejected(_("文件已加密，请去掉密码后再导入")) from exc
+        raise FileRejected(_("文件已损坏或不是 Excel 97-2003 工作簿（.xls）")) from exc
     if rows > max_rows + 100 * max(len(names), 1):
-        raise FileRejected(f"文件行数超过上限 {max_rows} 行，请拆分后导入 (more than {max_rows} rows)")
+        raise FileRejected(_("文件行数超过上限 %(max_rows)s 行，请拆分后导入") % {"max_rows": max_rows})
     return FileInfo(
         format="xls", size=size, rows_estimate=rows,
         sheets=[SheetScan(name=name, member=str(index), rows=0) for index, name in enumerate(names)],
@@ -286,7 +288,7 @@ def detect_encoding(head: bytes) -> str:
 
 
 def _inspect_csv(path: Path, head: bytes, size: int) -> FileInfo:
-    _, _, max_rows = _limits()
+    max_rows = _limits()[2]
     encoding = detect_encoding(head)
     decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
     lines = 0
@@ -299,15 +301,15 @@ def _inspect_csv(path: Path, head: bytes, size: int) -> FileInfo:
                 last = text[-1:] or last
                 if lines > max_rows + 100:
                     raise FileRejected(
-                        f"文件行数超过上限 {max_rows} 行，请拆分后导入 (more than {max_rows} rows)"
+                        _("文件行数超过上限 %(max_rows)s 行，请拆分后导入") % {"max_rows": max_rows}
                     )
             decoder.decode(b"", final=True)
     except UnicodeDecodeError as exc:
         raise FileRejected(
-            "无法识别文件的文字编码，请另存为 UTF-8 或 GBK 编码的 CSV (unknown text encoding)"
+            _("无法识别文件的文字编码，请另存为 UTF-8 或 GBK 编码的 CSV")
         ) from exc
     if "\x00" in head.decode(encoding, errors="ignore"):
-        raise FileRejected("文件不是 CSV 文本 (not a CSV text file)")
+        raise FileRejected(_("文件不是 CSV 文本"))
     if last not in ("\n", ""):
         lines += 1  # the last line has no line break
     return FileInfo(format="csv", size=size, rows_estimate=lines, encoding=encoding)
@@ -316,18 +318,18 @@ def _inspect_csv(path: Path, head: bytes, size: int) -> FileInfo:
 def _inspect_geojson(path: Path, head: bytes, size: int) -> FileInfo:
     stripped = head.lstrip(codecs.BOM_UTF8).lstrip()
     if not stripped.startswith(b"{"):
-        raise FileRejected("文件不是 GeoJSON（应为 FeatureCollection 的 JSON 文本）(not a GeoJSON file)")
+        raise FileRejected(_("文件不是 GeoJSON（应为 FeatureCollection 的 JSON 文本）"))
     try:
         document = json.loads(path.read_bytes().decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise FileRejected("GeoJSON 文件不是有效的 JSON (invalid JSON)") from exc
+        raise FileRejected(_("GeoJSON 文件不是有效的 JSON")) from exc
     if not isinstance(document, dict) or document.get("type") != "FeatureCollection" or not isinstance(
         document.get("features"), list
     ):
-        raise FileRejected("GeoJSON 文件应为 FeatureCollection (expected a FeatureCollection)")
-    _, _, max_rows = _limits()
+        raise FileRejected(_("GeoJSON 文件应为 FeatureCollection"))
+    max_rows = _limits()[2]
     if len(document["features"]) > max_rows:
-        raise FileRejected(f"要素数量超过上限 {max_rows} (more than {max_rows} features)")
+        raise FileRejected(_("要素数量超过上限 %(max_rows)s") % {"max_rows": max_rows})
     return FileInfo(format="geojson", size=size, rows_estimate=len(document["features"]))
 
 

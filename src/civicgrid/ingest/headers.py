@@ -8,6 +8,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext as _
+
 from civicgrid.ingest.parsers import as_text
 from civicgrid.ingest.readers import HEAD_ROWS, SheetHead
 from civicgrid.ingest.registry import Column, ImportSchema
@@ -132,11 +134,10 @@ def describe_missing(match: HeaderMatch | None, schema: ImportSchema, sheet: str
     missing = match.missing if match is not None else schema.required_columns
     wanted = "、".join(f"“{column.label}”" for column in missing)
     found = "、".join(match.found_texts()[:30]) if match is not None else ""
-    found = found or "（未找到可识别的列）"
-    return (
-        f"工作表“{sheet}”缺少必需的列：{wanted}；找到的列：{found} "
-        f"(sheet {sheet!r} lacks required columns {', '.join(c.field for c in missing)})"
-    )
+    found = found or _("（未找到可识别的列）")
+    return _("工作表“%(sheet)s”缺少必需的列：%(wanted)s；找到的列：%(found)s") % {
+        "sheet": sheet, "wanted": wanted, "found": found,
+    }
 
 
 def first_row_text(head: SheetHead) -> list[str]:

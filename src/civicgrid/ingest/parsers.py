@@ -11,6 +11,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from civicgrid.core import idnumber
 
 # Excel keeps 15 significant digits: a longer number typed as a number has already been rounded.
@@ -58,7 +60,7 @@ def text(max_length: int) -> Callable[[Any], str]:
     def parse(value: Any) -> str:
         result = value.strip() if type(value) is str else as_text(value)
         if len(result) > max_length:
-            raise ValueError(f"内容超过{max_length}个字 (longer than {max_length} characters)")
+            raise ValueError(_("内容超过%(max_length)s个字") % {"max_length": max_length})
         return result
 
     return parse
@@ -72,14 +74,14 @@ def code(max_length: int = 32) -> Callable[[Any], str]:
         if isinstance(value, float):
             if not value.is_integer() or abs(value) >= _EXACT_DIGITS:
                 raise ValueError(
-                    "编码是数字格式，Excel 已丢失部分数字，请将该列设为文本 (code stored as a number lost digits)"
+                    _("编码是数字格式，Excel 已丢失部分数字，请将该列设为文本")
                 )
             return str(int(value))
         result = str(value).strip().replace(" ", "")
         if _SCIENTIFIC.match(result):
-            raise ValueError("编码是科学计数格式，已丢失部分数字 (code in scientific notation lost digits)")
+            raise ValueError(_("编码是科学计数格式，已丢失部分数字"))
         if len(result) > max_length:
-            raise ValueError(f"编码超过{max_length}位 (code longer than {max_length})")
+            raise ValueError(_("编码超过%(max_length)s位") % {"max_length": max_length})
         return result
 
     return parse
@@ -146,15 +148,15 @@ def date(value: Any) -> dt.date:
             return date(str(int(number)))
         if 1 <= number < 2958466:  # Excel's serial day numbers (1900 date system)
             return _EXCEL_EPOCH + dt.timedelta(days=int(number))
-        raise ValueError(f"无法识别的日期：{as_text(value)} (not a date)")
+        raise ValueError(_("无法识别的日期：%(value)s") % {"value": as_text(value)})
     raw = str(value).strip()
     match = _DATE_PARTS.match(raw) or _DATE_COMPACT.match(raw)
     if match is None:
-        raise ValueError(f"无法识别的日期：{raw[:20]}，请写成 2020-01-31 (not a date)")
+        raise ValueError(_("无法识别的日期：%(value)s，请写成 2020-01-31") % {"value": raw[:20]})
     try:
         return dt.date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
     except ValueError:
-        raise ValueError(f"日期不存在：{raw[:20]} (no such date)") from None
+        raise ValueError(_("日期不存在：%(value)s") % {"value": raw[:20]}) from None
 
 
 def boolean(value: Any) -> bool:
@@ -166,7 +168,7 @@ def boolean(value: Any) -> bool:
         return True
     if word in FALSE_WORDS:
         return False
-    raise ValueError(f"应填“是”或“否”，实为“{word[:10]}” (expected yes or no)")
+    raise ValueError(_("应填“是”或“否”，实为“%(value)s”") % {"value": word[:10]})
 
 
 def normalise_label(value: Any) -> str:
@@ -189,6 +191,9 @@ def choice(mapping: Mapping[str, str], *, what: str) -> Callable[[Any], str]:
         try:
             return lookup[key]
         except KeyError:
-            raise ValueError(f"未知的{what}“{as_text(value)[:20]}”，可填：{shown} (unknown {what})") from None
+            raise ValueError(
+                _("未知的%(what)s“%(value)s”，可填：%(allowed)s")
+                % {"what": what, "value": as_text(value)[:20], "allowed": shown}
+            ) from None
 
     return parse

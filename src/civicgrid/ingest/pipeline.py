@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from civicgrid.core.errors import ApplicationError
 from civicgrid.ingest import headers
@@ -30,7 +33,7 @@ _FOOTER = re.compile(
     r"|填报单位|制表单位|填表单位|注[:：]|说明[:：]|备注[:：])"
 )
 _SPACES = re.compile(r"[\s\u3000]+")
-MISSING = "必填项为空 (required value missing)"
+MISSING = gettext_lazy("必填项为空")
 
 
 @dataclass
@@ -104,7 +107,7 @@ class MergeFill:
                 value = cells[first_column] if first_column < len(cells) else ""
                 self.active.append((last_row, first_column, last_column, value))
         self.active = [entry for entry in self.active if entry[0] >= row_index]
-        for _, first_column, last_column, value in self.active:
+        for _last_row, first_column, last_column, value in self.active:
             if len(cells) <= last_column:
                 cells.extend([""] * (last_column + 1 - len(cells)))
             for column in range(first_column, last_column + 1):
@@ -136,15 +139,18 @@ class BatchWriter:
             return
         connection = connections[DEFAULT_DB_ALIAS]
         connection.inc_thread_sharing()
-        self._thread = threading.Thread(target=self._run, args=(connection, batch), daemon=True)
+        language = translation.get_language()
+        self._thread = threading.Thread(target=self._run, args=(connection, batch, language), daemon=True)
         self._thread.start()
 
-    def _run(self, connection: Any, batch: list[Row]) -> None:
+    def _run(self, connection: Any, batch: list[Row], language: str | None) -> None:
         # Django's connections are per thread: hand this thread the reading thread's connection so
-        # the batch's transaction, the job's progress and the writer's queries all use it.
+        # the batch's transaction, the job's progress and the writer's queries all use it. The
+        # active language is per thread too: the writer's row errors use the reading thread's.
         connections[DEFAULT_DB_ALIAS] = connection
         try:
-            self.flush(batch)
+            with translation.override(language):
+                self.flush(batch)
         except BaseException as exc:  # re-raised on the reading thread by wait()
             self._error = exc
         finally:
@@ -202,7 +208,7 @@ class Pipeline:
         names = self.source.sheet_names()
         if self.sheet and self.sheet not in names:
             raise FileRejected(
-                f"文件中没有名为“{self.sheet}”的工作表；现有：{'、'.join(names)} (no sheet named {self.sheet!r})"
+                _("文件中没有名为“%(sheet)s”的工作表；现有：%(sheets)s") % {"sheet": self.sheet, "sheets": "、".join(names)}
             )
         schema = self.schema
         plans: list[SheetPlan] = []
@@ -220,11 +226,11 @@ class Pipeline:
                 best = (matched, name, match)
             if match is None or matched < enough:
                 first = headers.first_row_text(head)
-                shown = "、".join(first[:8]) if first else "（空表）"
+                shown = "、".join(first[:8]) if first else _("（空表）")
                 self.report.note(
                     name,
-                    f"未找到与“{schema.label}”匹配的表头，该工作表未导入；首行内容：{shown} "
-                    "(no matching header; sheet not imported)",
+                    _("未找到与“%(schema)s”匹配的表头，该工作表未导入；首行内容：%(first)s")
+                    % {"schema": schema.label, "first": shown},
                 )
                 continue
             if match.missing:
@@ -240,7 +246,7 @@ class Pipeline:
             raise FileRejected("；".join(refused[:5]) + ("……" if len(refused) > 5 else ""))
         if not plans:
             if best is None:
-                raise FileRejected("文件中没有工作表 (the file has no sheets)")
+                raise FileRejected(_("文件中没有工作表"))
             raise FileRejected(headers.describe_missing(best[2], schema, best[1]))
         return plans
 
@@ -287,6 +293,7 @@ class Pipeline:
         data_start = plan.match.last_row + 1
         merges = MergeFill(plan.head.merges, plan.match.last_row)
         markers = BLANK_MARKERS
+        missing = str(MISSING)  # in the language active now, once per sheet
         since_progress = 0
 
         for row_index, cells in self.source.rows(plan.index):
@@ -306,14 +313,14 @@ class Pipeline:
                         filled = filled or bool(text)
                         if required:
                             errors = errors or []
-                            errors.append((column, raw, MISSING))
+                            errors.append((column, raw, missing))
                         values[field_name] = None
                         continue
                     raw = text
                 elif raw is None:
                     if required:
                         errors = errors or []
-                        errors.append((column, raw, MISSING))
+                        errors.append((column, raw, missing))
                     values[field_name] = None
                     continue
                 filled = True
@@ -365,8 +372,11 @@ class Pipeline:
     def _duplicate(self, values: dict[str, Any], field_name: str, first: int, sheet_index: int) -> tuple[Column, Any, str]:
         column = self.schema.column(field_name) or self.schema.columns[0]
         first_sheet, first_row = first >> 32, first & 0xFFFFFFFF
-        other = "" if first_sheet == sheet_index else f"工作表“{self._sheet_name(first_sheet)}”"
-        return column, values.get(field_name), f"与{other}第{first_row}行重复 (duplicate of row {first_row})"
+        if first_sheet == sheet_index:
+            reason = _("与第%(row)s行重复") % {"row": first_row}
+        else:
+            reason = _("与工作表“%(sheet)s”第%(row)s行重复") % {"sheet": self._sheet_name(first_sheet), "row": first_row}
+        return column, values.get(field_name), reason
 
     def _report_row(self, sheet: str, sheet_index: int, number: int, errors: list[tuple[Column, Any, str]]) -> None:
         labels = self._labels.get(sheet, {})

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from django.utils.translation import gettext as _
+
 from civicgrid.ingest.files import FileInfo, FileRejected, SheetScan
 from civicgrid.ingest.xlsx import XlsxError, XlsxReader
 
@@ -49,7 +51,7 @@ class XlsxSource:
         try:
             self.reader = XlsxReader(str(path))
         except XlsxError as exc:
-            raise FileRejected(f"Excel 工作簿无法读取：{exc} (unreadable workbook)") from exc
+            raise FileRejected(_("Excel 工作簿无法读取：%(error)s") % {"error": exc}) from exc
         scans = {scan.member: scan for scan in info.sheets}
         self.sheets: list[SheetScan] = [
             scans.get(member) or SheetScan(name=name, member=member, rows=0)
@@ -73,7 +75,9 @@ class XlsxSource:
         try:
             yield from self.reader.iter_rows(self.sheets[index].member)
         except XlsxError as exc:
-            raise FileRejected(f"工作表“{self.sheets[index].name}”无法读取：{exc} (unreadable sheet)") from exc
+            raise FileRejected(
+                _("工作表“%(sheet)s”无法读取：%(error)s") % {"sheet": self.sheets[index].name, "error": exc}
+            ) from exc
 
     def close(self) -> None:
         self.reader.close()
@@ -90,7 +94,7 @@ class XlsSource:
             # From memory: calamine picks its reader by extension, and an .xls is small (≤ 65,536 rows a sheet).
             self.book = CalamineWorkbook.from_filelike(io.BytesIO(path.read_bytes()))
         except (CalamineError, OSError, ValueError) as exc:
-            raise FileRejected("文件已损坏或不是 Excel 工作簿 (unreadable .xls workbook)") from exc
+            raise FileRejected(_("文件已损坏或不是 Excel 工作簿")) from exc
         self._names = list(self.book.sheet_names)
         self._cached: tuple[int, list[list[Any]], list[Merge]] | None = None
 
@@ -106,7 +110,7 @@ class XlsSource:
             grid = sheet.to_python(skip_empty_area=False)
             merges = [(r0, c0, r1, c1) for (r0, c0), (r1, c1) in (sheet.merged_cell_ranges or [])]
         except (self._error, ValueError) as exc:
-            raise FileRejected(f"工作表“{self._names[index]}”无法读取 (unreadable sheet)") from exc
+            raise FileRejected(_("工作表“%(sheet)s”无法读取") % {"sheet": self._names[index]}) from exc
         self._cached = (index, grid, merges)  # type: ignore[assignment]
         return grid, merges  # type: ignore[return-value]
 
@@ -143,7 +147,7 @@ class CsvSource:
 
     def head(self, index: int) -> SheetHead:
         rows = []
-        for _, cells in self.rows(index):
+        for _row_index, cells in self.rows(index):
             rows.append(cells)
             if len(rows) >= HEAD_ROWS:
                 break
@@ -154,9 +158,9 @@ class CsvSource:
             try:
                 yield from enumerate(csv.reader(handle, delimiter=self.delimiter))
             except csv.Error as exc:
-                raise FileRejected(f"CSV 格式错误：{exc} (malformed CSV)") from exc
+                raise FileRejected(_("CSV 格式错误：%(error)s") % {"error": exc}) from exc
             except UnicodeDecodeError as exc:
-                raise FileRejected("CSV 文字编码无法识别 (undecodable text)") from exc
+                raise FileRejected(_("CSV 文字编码无法识别")) from exc
 
     def close(self) -> None:
         return None

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from civicgrid.core.errors import ApplicationError
 
@@ -29,7 +31,8 @@ FORMAT_GEOJSON = "geojson"  # a GeoJSON FeatureCollection
 class RowError(Exception):
     """A row (or one of its cells) is invalid; `message` is the 原因 written to the error report."""
 
-    def __init__(self, message: str, *, column: str = "") -> None:
+    def __init__(self, message: str | Promise, *, column: str = "") -> None:
+        message = str(message)  # translated now, in the language active where the row is checked
         super().__init__(message)
         self.message = message
         self.column = column
@@ -76,8 +79,8 @@ class WriteResult:
     unchanged: int = 0
     errors: list[tuple[Row, str, str]] = field(default_factory=list)  # (row, column field, reason)
 
-    def error(self, row: Row, column: str, message: str) -> None:
-        self.errors.append((row, column, message))
+    def error(self, row: Row, column: str, message: str | Promise) -> None:
+        self.errors.append((row, column, str(message)))
 
 
 @dataclass
@@ -100,7 +103,7 @@ class ImportContext:
         return path.startswith(self.scope_paths) if self.scope_paths else False
 
 
-OUT_OF_SCOPE = "不在您的数据范围内 (outside your data scope)"
+OUT_OF_SCOPE = gettext_lazy("不在您的数据范围内")
 
 
 @dataclass(frozen=True)
@@ -165,7 +168,7 @@ def get_schema(name: str) -> ImportSchema:
     try:
         return _SCHEMAS[name]
     except KeyError:
-        raise ApplicationError(f"未知的导入类型：{name} (unknown import schema)") from None
+        raise ApplicationError(_("未知的导入类型：%(name)s") % {"name": name}) from None
 
 
 def schemas() -> list[ImportSchema]:

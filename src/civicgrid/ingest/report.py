@@ -10,6 +10,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from django.utils.translation import gettext as _
 from openpyxl import Workbook
 
 from civicgrid.core.exports import write_sheet
@@ -73,7 +74,7 @@ class ErrorReport:
             source = reader
         for written, line in enumerate(source):
             if written >= EXCEL_MAX_ROWS - len(self.notes) - 1:
-                yield ("", "", "", "", f"错误过多，仅列出前 {written} 条 (report truncated)")
+                yield ("", "", "", "", _("错误过多，仅列出前 %(count)s 条") % {"count": written})
                 return
             yield (line[2], int(line[1]), line[3], line[4], line[5])
 

@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from civicgrid.accounts.roles import Action
 from civicgrid.core import audit
@@ -55,11 +56,11 @@ def check_can_import(*, actor: Any, schema: ImportSchema) -> None:
     if actor is None:
         return
     if not getattr(actor, "is_authenticated", False) or not actor.can(Action.IMPORT):
-        raise ApplicationError("您的角色无权导入数据 (your role may not import)")
+        raise ApplicationError(_("您的角色无权导入数据"))
     if schema.required_action and not actor.can(Action(schema.required_action)):
-        raise ApplicationError(f"您的角色无权导入“{schema.label}” (your role may not import {schema.name})")
+        raise ApplicationError(_("您的角色无权导入“%(schema)s”") % {"schema": schema.label})
     if not scope_paths(actor):
-        raise ApplicationError("您没有数据范围，无法导入 (no data scope granted)")
+        raise ApplicationError(_("您没有数据范围，无法导入"))
 
 
 def _job_scope(actor: Any, scope_root: Any) -> str:
@@ -115,7 +116,7 @@ def import_start(
     if (uploaded_file is None) == (path is None):
         raise ValueError("pass exactly one of uploaded_file and path")
     if scope_root is not None and actor is not None and not path_in_scope(actor, scope_root.path):
-        raise ApplicationError("限定网格不在您的数据范围内 (scope root outside your data scope)")
+        raise ApplicationError(_("限定网格不在您的数据范围内"))
     filename = Path(original_filename or getattr(uploaded_file, "name", "") or str(path)).name[:200] or "upload"
     stored: Path | None = None
     try:
@@ -128,7 +129,7 @@ def import_start(
         raise
     except OSError as exc:
         files.remove(stored)
-        raise ApplicationError("文件无法读取 (the file cannot be read)") from exc
+        raise ApplicationError(_("文件无法读取")) from exc
     # The stored name carries the sniffed type, never the uploaded extension.
     final = stored.with_suffix("." + info.extension)
     stored.rename(final)
@@ -161,7 +162,7 @@ def _enqueue(job_id: Any) -> None:
         logger.error("could not queue import job %s: %s", job_id, type(exc).__name__)
         ImportJob.objects.filter(pk=job_id, status=ImportStatus.QUEUED).update(
             status=ImportStatus.FAILED, finished_at=timezone.now(),
-            message="无法提交后台任务，请稍后重新上传 (the background task could not be queued)",
+            message=_("无法提交后台任务，请稍后重新上传"),
         )
         return
     ImportJob.objects.filter(pk=job_id).update(task_id=str(result.id))
@@ -225,10 +226,9 @@ def import_run(*, job: ImportJob, progress: Progress | None = None, batch_size: 
             "import job %s failed: %s\n%s", job.pk, type(exc).__name__, "".join(traceback.format_tb(exc.__traceback__))
         )
         counts = pipeline.counts if pipeline is not None else Counts()
-        message = (
-            f"导入中断（{type(exc).__name__}）。已提交的批次见计数；导入可重复执行，重新导入同一文件即可补全 "
-            "(import interrupted; committed batches are counted; re-import the same file to complete it)"
-        )
+        message = _("导入中断（%(error)s）。已提交的批次见计数；导入可重复执行，重新导入同一文件即可补全") % {
+            "error": type(exc).__name__
+        }
         try:
             _finish(job, get_schema(job.schema), counts, ImportStatus.FAILED, message, "")
         except Exception as finish_error:  # the database itself may be gone; the reaper marks the job later
@@ -347,10 +347,7 @@ def import_job_reap_stale(*, now: dt.datetime | None = None) -> int:
         Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
     )
     reaped = 0
-    message = (
-        "导入中断：后台任务长时间无响应，已标记为失败。已提交的批次见计数；重新导入同一文件即可补全 "
-        "(the worker stopped responding; re-import the same file to complete it)"
-    )
+    message = _("导入中断：后台任务长时间无响应，已标记为失败。已提交的批次见计数；重新导入同一文件即可补全")
     for job in stale.order_by("pk"):
         with transaction.atomic():
             if not ImportJob.objects.filter(pk=job.pk, status=ImportStatus.RUNNING).update(

@@ -17,7 +17,8 @@ import re
 from typing import Any
 
 from django.db import connection
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from civicgrid.accounts.roles import Action
 from civicgrid.ingest import parsers
@@ -97,8 +98,8 @@ def resolve_node(text: str, context: ImportContext) -> tuple[int, str]:
     if named is not None and len(named) == 1:
         return named[0]  # type: ignore[no-any-return]
     if named:
-        raise RowError(f"名称“{text}”对应多个网格，请填写网格编码 (ambiguous node name)", column="node_code")
-    raise RowError(f"网格编码“{text}”不存在或已停用 (unknown node code)", column="node_code")
+        raise RowError(_("名称“%(name)s”对应多个网格，请填写网格编码") % {"name": text}, column="node_code")
+    raise RowError(_("网格编码“%(code)s”不存在或已停用") % {"code": text}, column="node_code")
 
 
 def validate(values: dict[str, Any], context: ImportContext) -> None:
@@ -108,10 +109,10 @@ def validate(values: dict[str, Any], context: ImportContext) -> None:
     birth_date = dt.date(int(id_number[6:10]), int(id_number[10:12]), int(id_number[12:14]))
     declared = values.get("sex")
     if declared and declared != sex:
-        raise RowError("性别与身份证号不符 (sex does not match the ID number)", column="sex")
+        raise RowError(_("性别与身份证号不符"), column="sex")
     declared_birth = values.get("birth_date")
     if declared_birth and declared_birth != birth_date:
-        raise RowError("出生日期与身份证号不符 (birth date does not match the ID number)", column="birth_date")
+        raise RowError(_("出生日期与身份证号不符"), column="birth_date")
     node_id, path = resolve_node(values["node_code"], context)
     if not context.in_scope(path):
         raise RowError(OUT_OF_SCOPE, column="node_code")
@@ -143,9 +144,9 @@ def _refuse_conflicts(rows: list[Row], context: ImportContext, result: WriteResu
     refused: dict[str, str] = {}
     for id_number, deleted, scope_path in found:
         if deleted:
-            refused[id_number] = "该人员已被删除，导入不会恢复，请联系管理员 (person was deleted)"
+            refused[id_number] = _("该人员已被删除，导入不会恢复，请联系管理员")
         elif not context.in_scope(scope_path):
-            refused[id_number] = OUT_OF_SCOPE
+            refused[id_number] = str(OUT_OF_SCOPE)
     if not refused:
         return rows
     kept = []
@@ -264,7 +265,7 @@ def write(rows: list[Row], context: ImportContext) -> WriteResult:
 PERSON_SCHEMA = register(
     ImportSchema(
         name="people.person",
-        label=_("人员库"),
+        label=gettext_lazy("人员库"),
         columns=COLUMNS,
         key=("id_number",),
         validate=validate,
@@ -272,6 +273,6 @@ PERSON_SCHEMA = register(
         writer=write,
         required_action=Action.MANAGE_PEOPLE,
         batch_size=20_000,
-        description=_("每行一人：身份证号、姓名、网格编码必填；性别、出生日期须与身份证号一致；联系电话、详细地址可选。"),
+        description=gettext_lazy("每行一人：身份证号、姓名、网格编码必填；性别、出生日期须与身份证号一致；联系电话、详细地址可选。"),
     )
 )

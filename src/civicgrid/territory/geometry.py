@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
 from shapely.geometry import Point, shape
 from shapely.geometry.base import BaseGeometry
 
@@ -17,18 +18,18 @@ def parse_geometry(geojson: Any) -> BaseGeometry:
     if isinstance(geojson, dict) and geojson.get("type") == "Feature":
         geojson = geojson.get("geometry")
     if not isinstance(geojson, dict) or geojson.get("type") not in ALLOWED_TYPES:
-        raise ApplicationError("空间范围不是有效的 GeoJSON 几何对象 (not a GeoJSON geometry)")
+        raise ApplicationError(_("空间范围不是有效的 GeoJSON 几何对象"))
     try:
         geometry = shape(geojson)
     except (ValueError, TypeError, AttributeError, IndexError, KeyError) as exc:
-        raise ApplicationError(f"GeoJSON 解析失败：{exc} (invalid GeoJSON)") from exc
+        raise ApplicationError(_("GeoJSON 解析失败：%(error)s") % {"error": exc}) from exc
     if geometry.is_empty:
-        raise ApplicationError("空间范围为空 (empty geometry)")
+        raise ApplicationError(_("空间范围为空"))
     min_lon, min_lat, max_lon, max_lat = geometry.bounds
     if not (-180 <= min_lon <= max_lon <= 180 and -90 <= min_lat <= max_lat <= 90):
-        raise ApplicationError("坐标超出经纬度范围 (coordinates out of range)")
+        raise ApplicationError(_("坐标超出经纬度范围"))
     if geometry.geom_type in {"Polygon", "MultiPolygon"} and not geometry.is_valid:
-        raise ApplicationError("多边形自相交或不闭合 (invalid polygon)")
+        raise ApplicationError(_("多边形自相交或不闭合"))
     return geometry
 
 

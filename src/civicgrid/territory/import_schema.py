@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from civicgrid.accounts.roles import Action
 from civicgrid.core.errors import ApplicationError
@@ -90,7 +91,7 @@ def resolve_in_scope(values: dict[str, Any], context: ImportContext, field: str 
     """Put the node id of a code cell into values, refusing unknown codes and nodes out of scope."""
     node = context.cache[NODES].get(values[field])
     if node is None:
-        raise RowError(f"网格编码“{values[field]}”不存在或已停用 (unknown node code)", column=field)
+        raise RowError(_("网格编码“%(code)s”不存在或已停用") % {"code": values[field]}, column=field)
     if not context.in_scope(node[1]):
         raise RowError(OUT_OF_SCOPE, column=field)
     values["node_id"] = node[0]
@@ -102,7 +103,7 @@ def resolve_in_scope(values: dict[str, Any], context: ImportContext, field: str 
 def validate_node(values: dict[str, Any], context: ImportContext) -> None:
     """A node cannot be its own parent."""
     if values.get("parent_code") and values["parent_code"] == values["code"]:
-        raise RowError("上级编码不能是节点自身 (a node cannot be its own parent)", column="parent_code")
+        raise RowError(_("上级编码不能是节点自身"), column="parent_code")
 
 
 def _update_existing(row: Row, node: Node, context: ImportContext, result: WriteResult) -> None:
@@ -111,13 +112,15 @@ def _update_existing(row: Row, node: Node, context: ImportContext, result: Write
         result.error(row, "code", OUT_OF_SCOPE)
         return
     if values["kind"] != node.kind:
-        result.error(row, "kind", f"节点已存在且类型为“{node.get_kind_display()}”，导入不改变类型 (kind differs)")
+        result.error(
+            row, "kind", _("节点已存在且类型为“%(kind)s”，导入不改变类型") % {"kind": node.get_kind_display()}
+        )
         return
     registered_parent = node.parent.code if node.parent is not None else None
     if (values.get("parent_code") or None) != registered_parent:
         result.error(
             row, "parent_code",
-            f"节点已存在，上级为“{registered_parent or '无'}”，导入不移动节点 (parent differs; moves are not imported)",
+            _("节点已存在，上级为“%(parent)s”，导入不移动节点") % {"parent": registered_parent or _("无")},
         )
         return
     if values["name"] == node.name:
@@ -157,12 +160,14 @@ def write_nodes(rows: list[Row], context: ImportContext) -> WriteResult:
                 parent = existing.get(parent_code) or created.get(parent_code)
                 if parent is None:
                     if parent_code in failed:
-                        result.error(row, "parent_code", f"上级“{parent_code}”所在行有错误，未导入 (parent row failed)")
+                        result.error(
+                            row, "parent_code", _("上级“%(code)s”所在行有错误，未导入") % {"code": parent_code}
+                        )
                         failed.add(values["code"])
                     elif parent_code in waiting:
                         postponed.append(row)
                     else:
-                        result.error(row, "parent_code", f"上级编码“{parent_code}”不存在 (unknown parent code)")
+                        result.error(row, "parent_code", _("上级编码“%(code)s”不存在") % {"code": parent_code})
                         failed.add(values["code"])
                     continue
                 if not context.in_scope(parent.path):
@@ -170,7 +175,7 @@ def write_nodes(rows: list[Row], context: ImportContext) -> WriteResult:
                     failed.add(values["code"])
                     continue
             elif context.scope_paths is not None:
-                result.error(row, "parent_code", "只有系统管理员可在控制台导入根节点，请填写上级编码 (parent code required)")
+                result.error(row, "parent_code", _("只有系统管理员可在控制台导入根节点，请填写上级编码"))
                 failed.add(values["code"])
                 continue
             try:
@@ -187,7 +192,7 @@ def write_nodes(rows: list[Row], context: ImportContext) -> WriteResult:
                 result.created += 1
         if len(postponed) == len(pending):
             for row in postponed:
-                result.error(row, "parent_code", "上级关系成环，无法确定层级 (parent codes form a cycle)")
+                result.error(row, "parent_code", _("上级关系成环，无法确定层级"))
             break
         pending = postponed
     return result
@@ -196,7 +201,7 @@ def write_nodes(rows: list[Row], context: ImportContext) -> WriteResult:
 NODE_SCHEMA = register(
     ImportSchema(
         name="territory.node",
-        label=_("网格节点"),
+        label=gettext_lazy("网格节点"),
         columns=(
             Column("code", ("编码", "节点编码", "网格编码", "区划代码", "代码"), required=True, parser=parsers.code(32)),
             Column("name", ("名称", "节点名称", "网格名称"), required=True, parser=parsers.text(100)),
@@ -208,7 +213,7 @@ NODE_SCHEMA = register(
         writer=write_nodes,
         required_action=Action.MANAGE_TERRITORY,
         batch_size=0,  # rows refer to each other (parents in any order): one batch
-        description=_("每行一个节点：编码、名称、类型（镇/街道、村/社区、网格、片、线、点段…）必填；上级编码可指向文件中的其他行。"),
+        description=gettext_lazy("每行一个节点：编码、名称、类型（镇/街道、村/社区、网格、片、线、点段…）必填；上级编码可指向文件中的其他行。"),
     )
 )
 
@@ -238,17 +243,17 @@ def write_assignments(rows: list[Row], context: ImportContext) -> WriteResult:
         values = row.values
         person = people.get(values["id_number"])
         if person is None:
-            result.error(row, "id_number", "人员库中没有该身份证号，请先导入人员 (person not in the registry)")
+            result.error(row, "id_number", _("人员库中没有该身份证号，请先导入人员"))
             continue
         if values.get("name") and values["name"] != person.name:
-            result.error(row, "name", "姓名与人员库中该身份证号的姓名不一致 (name differs from the registry)")
+            result.error(row, "name", _("姓名与人员库中该身份证号的姓名不一致"))
             continue
         node = nodes[values["node_id"]]
         same = Assignment.objects.filter(node=node, role=values["role"], person=person)
         exact = same.filter(valid_from=values["valid_from"]).first()
         if exact is not None:
             if exact.is_primary != values["is_primary"]:
-                result.error(row, "is_primary", "已有同一起始日期的包干记录，第一责任人标记不同 (conflicts with a registered assignment)")
+                result.error(row, "is_primary", _("已有同一起始日期的包干记录，第一责任人标记不同"))
             else:
                 result.unchanged += 1
             continue
@@ -271,7 +276,7 @@ def write_assignments(rows: list[Row], context: ImportContext) -> WriteResult:
 ASSIGNMENT_SCHEMA = register(
     ImportSchema(
         name="territory.assignment",
-        label=_("包干责任"),
+        label=gettext_lazy("包干责任"),
         columns=(
             Column("node_code", ("网格编码", "节点编码", "编码", "包干网格编码", "责任区编码"), required=True, parser=parsers.code(32)),
             Column(
@@ -290,7 +295,7 @@ ASSIGNMENT_SCHEMA = register(
         writer=write_assignments,
         required_action=Action.MANAGE_ASSIGNMENTS,
         batch_size=2_000,
-        description=_("每行一条包干责任：网格编码、身份证号（须已在人员库）、包干角色、起始日期必填。"),
+        description=gettext_lazy("每行一条包干责任：网格编码、身份证号（须已在人员库）、包干角色、起始日期必填。"),
     )
 )
 
@@ -301,7 +306,7 @@ ASSIGNMENT_SCHEMA = register(
 def parse_geojson_geometry(value: Any) -> dict[str, Any]:
     """A valid GeoJSON geometry (point, line or polygon within longitude/latitude ranges)."""
     if not isinstance(value, dict):
-        raise ValueError("要素没有几何对象 (feature without geometry)")
+        raise ValueError(_("要素没有几何对象"))
     try:
         parse_geometry(value)
     except ApplicationError as exc:
@@ -337,7 +342,7 @@ def write_geometries(rows: list[Row], context: ImportContext) -> WriteResult:
 GEOJSON_SCHEMA = register(
     ImportSchema(
         name="territory.geojson",
-        label=_("网格空间范围（GeoJSON）"),
+        label=gettext_lazy("网格空间范围（GeoJSON）"),
         columns=(
             Column("code", ("code", "编码", "网格编码", "节点编码"), required=True, parser=parsers.code(32)),
             Column("geometry", ("geometry",), required=True, parser=parse_geojson_geometry),
@@ -349,6 +354,6 @@ GEOJSON_SCHEMA = register(
         required_action=Action.MANAGE_TERRITORY,
         batch_size=500,
         file_format=FORMAT_GEOJSON,
-        description=_("GeoJSON FeatureCollection：每个要素的 properties.code（或“编码”）为网格编码，geometry 为其空间范围。"),
+        description=gettext_lazy("GeoJSON FeatureCollection：每个要素的 properties.code（或“编码”）为网格编码，geometry 为其空间范围。"),
     )
 )

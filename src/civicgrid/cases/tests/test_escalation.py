@@ -113,7 +113,7 @@ def test_command_and_task(grid):
     case = open_case(grid.post)
     out = io.StringIO()
     call_command("escalate_overdue", now="2026-05-11T08:00", stdout=out)
-    assert out.getvalue().strip() == "逾期问题 overdue: 1；本次升级 escalated: 1；已到最高层级 topped: 0（每逾期 3 天升一级）"
+    assert out.getvalue().strip() == "逾期问题: 1；本次升级: 1；已到最高层级: 0（每逾期 3 天升一级）"
     case.refresh_from_db()
     assert case.escalation_level == 1
     call_command("escalate_overdue", now="2026-05-11T09:00", stdout=io.StringIO())

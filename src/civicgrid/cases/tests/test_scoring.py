@@ -6,6 +6,7 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
+from django.utils import translation
 
 from civicgrid.cases.models import Comparison, ScoringRule
 from civicgrid.cases.scoring import ItemScore, compare, score_item, totals
@@ -89,3 +90,17 @@ def test_totals_score_and_pass_rate():
     assert result.pass_rate == D("33.3")
     empty = totals([ItemScore(None, D("0"), D("0"))])
     assert (empty.percent, empty.pass_rate) == (None, None)
+
+
+def test_messages_in_english():
+    """The catalog's English: a plain message and one with placeholders."""
+    with translation.override("en"):
+        with pytest.raises(ApplicationError) as caught:
+            compare(D("1"), "between", D("2"))
+        assert caught.value.message == "Unknown comparison: between"
+        with pytest.raises(ApplicationError) as caught:
+            score_item(item(ScoringRule.POINTS, "10"), points=D("11"))
+        assert caught.value.message == "1.1: the points must be between 0 and 10"
+    with pytest.raises(ApplicationError) as caught:
+        score_item(item(ScoringRule.POINTS, "10"), points=D("11"))
+    assert caught.value.message == "1.1：得分须在 0 到 10 之间"

@@ -151,12 +151,12 @@ def test_malformed_file_is_rejected_whole_with_every_reason():
     with pytest.raises(StandardImportError) as caught:
         standard_import_xlsx(actor=None, upload=upload, code="BAD", name="坏文件", effective_from=DAY)
     assert caught.value.rows == [
-        (2, "评分方式", "未知的评分方式“看心情”，可填：合格/不合格、合格不合格、是否合格、是否、计分、评分、打分、实测、实测值、测量值 (unknown 评分方式)"),
-        (3, "检查项目", "必填项为空 (required)"),
-        (3, "分值", "分值须大于 0 且不超过 9999 (points out of range)"),
-        (4, "适用类型", "未知的适用类型“宇宙”，可填：市、区县/开发区、镇/街道、村/社区、网格、交警大队辖区、片、线、点段 (unknown node kind)"),
-        (5, "阈值", "只有实测值项目可以填写比较方式和阈值 (only measured items take a threshold)"),
-        (6, "编号", "与第 2 行编号重复 (duplicate code)"),
+        (2, "评分方式", "未知的评分方式“看心情”，可填：合格/不合格、合格不合格、是否合格、是否、计分、评分、打分、实测、实测值、测量值"),
+        (3, "检查项目", "必填项为空"),
+        (3, "分值", "分值须大于 0 且不超过 9999"),
+        (4, "适用类型", "未知的适用类型“宇宙”，可填：市、区县/开发区、镇/街道、村/社区、网格、交警大队辖区、片、线、点段"),
+        (5, "阈值", "只有实测值项目可以填写比较方式和阈值"),
+        (6, "编号", "与第 2 行编号重复"),
     ]
     assert caught.value.message.startswith("文件有 6 处错误，未导入任何内容：第 2 行 评分方式")
     assert (Standard.objects.count(), StandardItem.objects.count(), StandardSection.objects.count()) == (0, 0, 0)

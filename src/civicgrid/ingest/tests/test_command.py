@@ -27,7 +27,7 @@ def test_import_prints_counts_and_the_error_report(world, tmp_path, capsys):
     out = capsys.readouterr().out
     job = ImportJob.objects.get()
     assert "新增 1，更新 0，未变 0，错误 1" in out
-    assert f"错误报告 (error report): {job.error_report_path}" in out
+    assert f"错误报告: {job.error_report_path}" in out
     assert Person.objects.filter(id_number=number).exists()
 
 
@@ -35,7 +35,7 @@ def test_import_prints_counts_and_the_error_report(world, tmp_path, capsys):
 def test_dry_run_writes_nothing(world, tmp_path, capsys):
     path = write_csv(tmp_path / "p.csv", [["姓名", "身份证号", "网格编码"], ["甲", factories.make_id_number(), world.village_a.code]])
     call_command("import", "people.person", str(path), "--dry-run", "--no-progress")
-    assert "预检 (dry run) people.person: 共 1 行，新增 1" in capsys.readouterr().out
+    assert "预检 people.person: 共 1 行，新增 1" in capsys.readouterr().out
     assert Person.objects.count() == 2
 
 

@@ -40,7 +40,7 @@ def test_renamed_executable_is_refused_and_nothing_is_kept(world, tmp_path, sett
 
     message = refused(path, "可执行程序")
 
-    assert "not a spreadsheet" in message
+    assert message == "文件实际是可执行程序，不是 Excel 或 CSV 表格"
     assert stored_files(settings) == []
     assert not ImportJob.objects.exists()
     event = AuditEvent.objects.get(action=AuditAction.IMPORT)
@@ -107,7 +107,7 @@ def test_file_size_limit(world, tmp_path, settings):
     path = write_csv(tmp_path / "p.csv", [PEOPLE_HEADER] + [["名", "1" * 18, "1"]] * 50)
     settings.CIVICGRID_UPLOAD_MAX_BYTES = 500
     message = refused(path, "大小上限")
-    assert "larger than the upload limit" in message
+    assert message == "文件超过大小上限 500 字节"
 
 
 @pytest.mark.django_db

@@ -52,7 +52,7 @@ def test_node_tree_in_any_order_resolves_parents_within_the_file(world, tmp_path
     ]
     errors = reasons(job)
     assert "不能设在" in errors[6][1]
-    assert errors[7] == ("上级编码", "上级编码“NOPE”不存在 (unknown parent code)")
+    assert errors[7] == ("上级编码", "上级编码“NOPE”不存在")
     assert "成环" in errors[8][1]
     assert "成环" in errors[9][1]
     assert "不能设在" in errors[10][1]

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from civicgrid.cases.services import cases_escalate_overdue, escalation_step_days
 
@@ -25,11 +26,14 @@ class Command(BaseCommand):
             try:
                 now = dt.datetime.fromisoformat(options["now"])
             except ValueError as exc:
-                raise CommandError(f"无法识别的时间：{options['now']} (not an ISO 8601 date-time)") from exc
+                raise CommandError(_("无法识别的时间：%(value)s") % {"value": options["now"]}) from exc
             if timezone.is_naive(now):
                 now = timezone.make_aware(now)
         summary = cases_escalate_overdue(now=now)
         self.stdout.write(
-            f"逾期问题 overdue: {summary.overdue}；本次升级 escalated: {summary.escalated}；"
-            f"已到最高层级 topped: {summary.topped}（每逾期 {escalation_step_days()} 天升一级）"
+            _("逾期问题: %(overdue)s；本次升级: %(escalated)s；已到最高层级: %(topped)s（每逾期 %(days)s 天升一级）")
+            % {
+                "overdue": summary.overdue, "escalated": summary.escalated, "topped": summary.topped,
+                "days": escalation_step_days(),
+            }
         )

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 from tqdm import tqdm
 
 from civicgrid.core.errors import ApplicationError
@@ -30,7 +31,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         path = Path(options["file"])
         if not path.is_file():
-            raise CommandError(f"文件不存在：{path} (no such file)")
+            raise CommandError(_("文件不存在：%(path)s") % {"path": path})
         bar = tqdm(
             total=0, unit="行", unit_scale=True, dynamic_ncols=True, disable=options["no_progress"],
             file=self.stderr._out, desc=options["schema"],  # type: ignore[attr-defined]
@@ -51,13 +52,18 @@ class Command(BaseCommand):
             raise CommandError(exc.message) from exc
         finally:
             bar.close()
-        self.stdout.write(
-            f"{'预检 (dry run)' if job.dry_run else '导入'} {job.schema}: 共 {job.rows_total} 行，"
-            f"新增 {job.rows_created}，更新 {job.rows_updated}，未变 {job.rows_unchanged}，错误 {job.rows_error}"
-        )
+        counts = {
+            "schema": job.schema, "total": job.rows_total, "created": job.rows_created,
+            "updated": job.rows_updated, "unchanged": job.rows_unchanged, "errors": job.rows_error,
+        }
+        if job.dry_run:
+            line = _("预检 %(schema)s: 共 %(total)s 行，新增 %(created)s，更新 %(updated)s，未变 %(unchanged)s，错误 %(errors)s")
+        else:
+            line = _("导入 %(schema)s: 共 %(total)s 行，新增 %(created)s，更新 %(updated)s，未变 %(unchanged)s，错误 %(errors)s")
+        self.stdout.write(line % counts)
         if job.error_report_path is not None:
-            self.stdout.write(f"错误报告 (error report): {job.error_report_path}")
+            self.stdout.write(_("错误报告: %(path)s") % {"path": job.error_report_path})
         if job.status != ImportStatus.SUCCEEDED:
-            raise CommandError(job.message or "导入失败 (import failed)")
+            raise CommandError(job.message or _("导入失败"))
         if job.message:
             self.stdout.write(job.message)
