@@ -147,7 +147,8 @@ def test_only_a_root_grant_may_create_system_admins_and_auditors(world, town_adm
     with pytest.raises(ApplicationError, match="根节点"):
         _create(town_admin, world, username="x.one", role=role)
     assert _create(root_admin, world, username="x.two", role=role).account.role == role
-    assert has_root_grant(root_admin) and not has_root_grant(town_admin)
+    assert has_root_grant(root_admin)
+    assert not has_root_grant(town_admin)
 
 
 @pytest.mark.parametrize("role", [r for r in Role if r != Role.SYSTEM_ADMIN])

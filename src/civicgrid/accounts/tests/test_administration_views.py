@@ -55,7 +55,8 @@ def test_create_shows_the_temporary_password_once(world, town_admin):
     account = User.objects.get(username="li.ming")
     password = response.context["temporary_password"]
     assert password in response.content.decode()
-    assert account.check_password(password) and account.must_change_password
+    assert account.check_password(password)
+    assert account.must_change_password
     # Nowhere else: not on the detail page, not in a message, not in the session, not in the audit trail.
     detail = client.get(reverse("accounts:detail", args=["li.ming"]))
     assert password not in detail.content.decode()
