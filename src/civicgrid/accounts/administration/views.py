@@ -87,7 +87,7 @@ def _render_issued(request: HttpRequest, issued: services.IssuedPassword, *, cre
 @sensitive_variables("issued")
 def account_create_view(request: HttpRequest) -> HttpResponse:
     """Open an account: name, role, department, data scopes, optional person link; shows the temporary password once."""
-    form = AccountCreateForm(request.POST or None, actor=request.user)
+    form = AccountCreateForm(request.POST if request.method == "POST" else None, actor=request.user)
     if request.method == "POST" and form.is_valid():
         try:
             issued = services.account_create(
@@ -144,7 +144,7 @@ def account_edit_view(request: HttpRequest, username: str) -> HttpResponse:
     """Change display name, role and department."""
     account = account_get(actor=request.user, username=username)
     initial = {"display_name": account.display_name, "role": account.role, "department": account.department}
-    form = AccountForm(request.POST or None, initial=initial)
+    form = AccountForm(request.POST if request.method == "POST" else None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             services.account_update(

@@ -184,3 +184,13 @@ def test_navigation_entry_only_for_account_managers(world, town_admin):
             continue
         user = factories.user_with_scope(role, world.town_a, username=f"nav_{role.value}")
         assert f'href="{url}"' not in _client(user).get(reverse("web:home")).content.decode(), role
+
+
+def test_an_empty_form_is_answered_with_the_missing_fields(world, town_admin):
+    client = _client(town_admin)
+    response = client.post(reverse("accounts:create"), {})
+    assert response.status_code == 400
+    assert response.content.decode().count("这个字段是必填项。") == 3  # username, display name, role
+    edit = client.post(reverse("accounts:edit", args=["town_admin"]), {})
+    assert edit.status_code == 400
+    assert "这个字段是必填项。" in edit.content.decode()
