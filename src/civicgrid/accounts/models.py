@@ -21,7 +21,9 @@ class User(AbstractUser):
     role = models.CharField(_("角色"), max_length=32, choices=Role.choices, default=Role.VILLAGE_CADRE)
     display_name = models.CharField(_("姓名"), max_length=50, blank=True)
     department = models.CharField(_("所属部门"), max_length=50, blank=True)
-
+    # Set when an administrator issues a temporary password (new account, reset); cleared by the
+    # user's own password change. accounts.first_login keeps the user on that page until then.
+    must_change_password = models.BooleanField(_("须修改密码"), default=False)
 
     class Meta:
         verbose_name = _("账号")
@@ -33,3 +35,8 @@ class User(AbstractUser):
     def can(self, action: Action) -> bool:
         """Whether this account's role holds the action (active accounts only)."""
         return bool(self.is_active) and role_allows(self.role, action)
+
+    @property
+    def can_manage_accounts(self) -> bool:
+        """For templates (the navigation): whether the role holds MANAGE_ACCOUNTS."""
+        return self.can(Action.MANAGE_ACCOUNTS)

@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 urlpatterns = [
+    path("accounts/manage/", include("civicgrid.accounts.administration.urls")),
     path("accounts/", include("civicgrid.accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("territory/", include("civicgrid.territory.urls")),
