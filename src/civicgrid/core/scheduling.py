@@ -118,6 +118,7 @@ class RecurringJob:
 
 
 _REGISTRY: dict[str, RecurringJob] = {}
+_discovered = False
 
 
 def recurring(name: str, *, task: Task[Any, Any], cadence: Daily | Every, title: Any = "") -> RecurringJob:
@@ -132,7 +133,10 @@ def recurring(name: str, *, task: Task[Any, Any], cadence: Daily | Every, title:
 
 def recurring_jobs() -> dict[str, RecurringJob]:
     """Every declared recurring job by name (importing each installed app's tasks module first)."""
-    autodiscover_modules("tasks")
+    global _discovered
+    if not _discovered:
+        autodiscover_modules("tasks")
+        _discovered = True
     return dict(sorted(_REGISTRY.items()))
 
 
@@ -149,14 +153,17 @@ def missed_between(cadence: Daily | Every, due_at: dt.datetime, now: dt.datetime
 def _sync_rows(jobs: dict[str, RecurringJob], now: dt.datetime) -> None:
     """A state row per declared job; a job seen for the first time is next due at its next occurrence
     (a new deployment does not fire everything at once). A changed cadence is re-planned from now."""
-    ScheduledJob.objects.bulk_create(
-        [
-            ScheduledJob(name=name, cadence=job.cadence.code(), next_due_at=job.cadence.next_after(now))
-            for name, job in jobs.items()
-        ],
-        ignore_conflicts=True,  # another scheduler may create the same rows at the same moment
-    )
-    for name, cadence in ScheduledJob.objects.filter(name__in=list(jobs)).values_list("name", "cadence"):
+    known = dict(ScheduledJob.objects.filter(name__in=list(jobs)).values_list("name", "cadence"))
+    missing = [name for name in jobs if name not in known]
+    if missing:  # (no write at all on an ordinary tick: SQLite has one writer at a time)
+        ScheduledJob.objects.bulk_create(
+            [
+                ScheduledJob(name=name, cadence=jobs[name].cadence.code(), next_due_at=jobs[name].cadence.next_after(now))
+                for name in missing
+            ],
+            ignore_conflicts=True,  # another scheduler may create the same rows at the same moment
+        )
+    for name, cadence in known.items():
         job = jobs[name]
         if cadence != job.cadence.code():
             ScheduledJob.objects.filter(name=name, cadence=cadence).update(
@@ -224,7 +231,8 @@ def scheduler_tick(*, now: dt.datetime | None = None) -> list[ScheduledRun]:
             continue
         if run is not None:
             runs.append(run)
-    ScheduledRun.objects.filter(enqueued_at__lt=now - dt.timedelta(days=RUN_HISTORY_DAYS)).delete()
+    if runs:
+        ScheduledRun.objects.filter(enqueued_at__lt=now - dt.timedelta(days=RUN_HISTORY_DAYS)).delete()
     return runs
 
 
