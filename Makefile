@@ -20,9 +20,11 @@ run: install
 	$(BIN)/civicgrid migrate --no-input
 	$(BIN)/civicgrid demo
 	$(BIN)/civicgrid collectstatic --no-input --verbosity 0
-	@# The task worker (imports, recomputations) runs beside the web server and stops with it.
+	@# The task worker (imports, recomputations) and the scheduler (which enqueues the daily jobs for
+	@# that worker) run beside the web server and stop with it.
 	$(BIN)/civicgrid db_worker --no-reload --interval 1 & worker=$$!; \
-	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	  $(BIN)/civicgrid scheduler & scheduler=$$!; \
+	  trap 'kill $$worker $$scheduler 2>/dev/null' EXIT INT TERM; \
 	  $(BIN)/civicgrid runserver $(HOST):$(PORT) --noreload
 
 test: install

@@ -8,6 +8,11 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
+# The stored last-activity time is refreshed at most this often, so a burst of requests (htmx polls,
+# page assets) does not rewrite the session row each time. The idle limit is measured from the stored
+# time, so it can only end a session up to this much earlier, never later.
+ACTIVITY_WRITE_INTERVAL = 60
+
 
 class SessionTimeoutMiddleware:
     """Log the user out when the session has been idle too long or has lived too long."""
@@ -25,5 +30,6 @@ class SessionTimeoutMiddleware:
                 if request.path.startswith("/api/"):
                     return HttpResponse(status=401)
                 return redirect_to_login(request.get_full_path())
-            request.session["last_activity"] = now
+            if "last_activity" not in request.session or now - last >= ACTIVITY_WRITE_INTERVAL:
+                request.session["last_activity"] = now
         return self.get_response(request)

@@ -45,6 +45,8 @@ class Action(StrEnum):
     # Indicators and dashboards.
     VIEW_INDICATORS = "view_indicators"
     MANAGE_INDICATORS = "manage_indicators"
+    # Operations: the scheduled jobs' state (last run, next due, result); no personal data.
+    VIEW_JOBS = "view_jobs"
 
 
 A = Action
@@ -55,7 +57,8 @@ _CASE_MANAGER = _CASE_WORKER | {A.MANAGE_CASES, A.VERIFY_CASES, A.INSPECT}
 ROLE_ACTIONS: dict[str, frozenset[Action]] = {
     Role.COUNTY_ADMIN: frozenset(
         {A.VIEW_TERRITORY, A.MANAGE_TERRITORY, A.VIEW_PEOPLE, A.MANAGE_PEOPLE, A.UNMASK, A.VIEW_MINOR,
-         A.VIEW_HEALTH, A.MANAGE_ASSIGNMENTS, A.IMPORT, A.EXPORT, A.MANAGE_STANDARDS, A.MANAGE_INDICATORS}
+         A.VIEW_HEALTH, A.MANAGE_ASSIGNMENTS, A.IMPORT, A.EXPORT, A.MANAGE_STANDARDS, A.MANAGE_INDICATORS,
+         A.VIEW_JOBS}
         | _CASE_MANAGER
     ),
     Role.SYSTEM_ADMIN: frozenset({A.MANAGE_ACCOUNTS}),

@@ -1,4 +1,4 @@
-"""Reads on the audit trail (kept in accounts, which knows roles; core knows none): only roles holding VIEW_AUDIT (the auditor) read it, across all scopes."""
+"""Reads on the audit trail (kept in accounts, which knows roles; core knows none): only roles holding VIEW_AUDIT (the auditor) read it, across all scopes. Likewise the scheduled jobs' state (VIEW_JOBS)."""
 
 from typing import Any
 
@@ -6,6 +6,7 @@ from django.db.models import QuerySet
 
 from civicgrid.accounts.roles import Action
 from civicgrid.core.models import AuditEvent
+from civicgrid.core.scheduling import JobStatus, job_statuses
 
 
 def audit_event_list(*, actor: Any, action: str = "", user: str = "", object_type: str = "") -> QuerySet[AuditEvent]:
@@ -20,3 +21,10 @@ def audit_event_list(*, actor: Any, action: str = "", user: str = "", object_typ
     if object_type:
         queryset = queryset.filter(object_type=object_type)
     return queryset
+
+
+def scheduled_job_list(*, actor: Any) -> list[JobStatus]:
+    """Every recurring job with its last run, next due time and last result; empty without VIEW_JOBS."""
+    if actor is None or not actor.is_authenticated or not actor.can(Action.VIEW_JOBS):
+        return []
+    return job_statuses()

@@ -30,8 +30,11 @@ def _on_logout(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
 def _on_login_failed(sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any) -> None:
     username = str(credentials.get("username", ""))[:150]
     user = get_user_model().objects.filter(username=username).first()
-    # What was typed as the account name is kept (masked: people type their ID or phone number there).
+    # Nobody is signed in: the attempt has no actor (naming the tried account as actor would read as
+    # if its holder had acted). The tried account is the object; what was typed as the account name is
+    # kept in the event data, masked (people type their ID or phone number there).
+    typed = redact(username)
     audit.record(
-        actor=user, action=AuditAction.LOGIN_FAILED, success=False, object_type="accounts.user",
-        object_id=str(user.pk) if user else "", object_repr=redact(username),
+        actor=None, action=AuditAction.LOGIN_FAILED, success=False, object_type="accounts.user",
+        object_id=str(user.pk) if user else "", object_repr=typed, after={"attempted_username": typed},
     )

@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import gzip
+import os
 import uuid
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core import serializers
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -96,4 +101,54 @@ def audit_purge(*, now: dt.datetime | None = None) -> int:
     return deleted
 
 
-__all__ = ["AuditAction", "audit_purge", "changed", "record", "snapshot"]
+@dataclass(frozen=True)
+class AuditPurgeSummary:
+    expired: int
+    deleted: int
+    archive: Path | None
+
+
+def audit_archive_and_purge(
+    *, archive_dir: Path, now: dt.datetime | None = None, dry_run: bool = False
+) -> AuditPurgeSummary:
+    """Archive audit events past retention to a gzip'd JSON-lines file (flushed to disk), then delete
+    exactly those; if the count differs nothing is deleted (R19). Used by `audit_purge` and its task."""
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(days=settings.CIVICGRID_AUDIT_RETENTION_DAYS)
+    expired = AuditEvent.objects.filter(ts__lt=cutoff).order_by("ts", "id")
+    count = expired.count()
+    if dry_run or count == 0:
+        return AuditPurgeSummary(expired=count, deleted=0, archive=None)
+    archive = _archive(expired, archive_dir, now)
+    with transaction.atomic():
+        deleted = audit_purge(now=now)
+        if deleted != count:
+            raise AuditPurgeMismatch(f"archived {count} audit events but {deleted} matched for deletion; nothing deleted")
+    return AuditPurgeSummary(expired=count, deleted=deleted, archive=archive)
+
+
+class AuditPurgeMismatch(RuntimeError):
+    """Rows appeared or vanished between archiving and deleting: the deletion was rolled back."""
+
+
+def _archive(queryset: Any, directory: Path, now: dt.datetime) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"audit-{now:%Y%m%dT%H%M%S}.jsonl.gz"
+    with open(path, "xb") as raw, gzip.open(raw, "wt", encoding="utf-8") as stream:
+        serializers.serialize("jsonl", queryset.iterator(), stream=stream)
+        stream.flush()
+        raw.flush()
+        os.fsync(raw.fileno())
+    return path
+
+
+__all__ = [
+    "AuditAction",
+    "AuditPurgeMismatch",
+    "AuditPurgeSummary",
+    "audit_archive_and_purge",
+    "audit_purge",
+    "changed",
+    "record",
+    "snapshot",
+]

@@ -53,3 +53,52 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
         raise PermissionError("audit events are append-only")
+
+
+class ScheduledJob(models.Model):
+    """The durable state of one recurring job (core.scheduling): when it is next due and what its last
+    run was. Claiming an occurrence is a compare-and-set on `next_due_at`."""
+
+    name = models.CharField(_("任务"), max_length=100, unique=True)
+    cadence = models.CharField(_("周期"), max_length=40)  # the cadence the next due time was planned with
+    next_due_at = models.DateTimeField(_("下次执行时间"))
+    last_due_at = models.DateTimeField(_("上次计划时间"), null=True, blank=True)
+    last_enqueued_at = models.DateTimeField(_("上次入队时间"), null=True, blank=True)
+    last_missed = models.PositiveIntegerField(_("上次合并的错过次数"), default=0)
+    last_task_id = models.CharField(max_length=64, blank=True)
+    last_error = models.CharField(_("调度错误"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("定时任务")
+        verbose_name_plural = _("定时任务")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ScheduledRunOutcome(models.TextChoices):
+    ENQUEUED = "enqueued", _("已入队")
+    SKIPPED_QUEUED = "skipped_queued", _("上次任务仍在排队，未重复入队")
+
+
+class ScheduledRun(models.Model):
+    """One claimed occurrence of a recurring job; at most one row per (job, due time)."""
+
+    job = models.ForeignKey(ScheduledJob, on_delete=models.CASCADE, related_name="runs", verbose_name=_("任务"))
+    due_at = models.DateTimeField(_("计划时间"))
+    enqueued_at = models.DateTimeField(_("入队时间"), db_index=True)
+    missed = models.PositiveIntegerField(_("合并的错过次数"), default=0)
+    outcome = models.CharField(_("结果"), max_length=20, choices=ScheduledRunOutcome.choices)
+    task_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-due_at", "-id"]
+        verbose_name = _("定时任务执行记录")
+        verbose_name_plural = _("定时任务执行记录")
+        constraints = [
+            models.UniqueConstraint(fields=["job", "due_at"], name="core_scheduledrun_once_per_occurrence"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job_id} {self.due_at:%Y-%m-%d %H:%M}"

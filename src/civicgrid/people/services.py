@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import ProtectedError, RestrictedError
 from django.utils import timezone
 
 from civicgrid.accounts.roles import Action
@@ -18,6 +21,8 @@ from civicgrid.people.policies import person_policy
 from civicgrid.territory.models import Node
 from civicgrid.territory.policies import node_policy
 
+# Soft-deleted residents are purged this many days after deletion (R29; setting CIVICGRID_PEOPLE_RETENTION_DAYS).
+DEFAULT_DELETED_RETENTION_DAYS = 180
 PHONE_PATTERN = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
 MOBILE_PATTERN = re.compile(r"1[3-9]\d{9}")
 
@@ -137,3 +142,49 @@ def person_unmask(*, actor: Any, person: Person, reason: str) -> dict[str, str]:
     person = person_policy.get_viewable(actor, person.pk, Person.objects.filter(deleted_at__isnull=True))
     audit.record(actor=actor, action=AuditAction.VIEW_SENSITIVE, instance=person, reason=reason.strip())
     return {"id_number": person.id_number, "phone": person.phone}
+
+
+def deleted_retention_days() -> int:
+    """Days a soft-deleted resident is kept before the purge (at least one)."""
+    return max(1, int(getattr(settings, "CIVICGRID_PEOPLE_RETENTION_DAYS", DEFAULT_DELETED_RETENTION_DAYS)))
+
+
+@dataclass(frozen=True)
+class PeoplePurgeSummary:
+    purged: int
+    kept_referenced: int  # past retention but still referenced (cases, assignments keep their person)
+
+
+def people_purge_deleted(*, now: dt.datetime | None = None) -> PeoplePurgeSummary:
+    """Delete residents soft-deleted longer ago than the retention period, with their row history (which
+    repeats the personal data); never a younger or an undeleted row (R29). A resident still referenced by
+    a protected record (a case, an assignment) is kept and counted; the purge retries them next time."""
+    cutoff = (now or timezone.now()) - dt.timedelta(days=deleted_retention_days())
+    candidates = list(
+        Person.objects.filter(deleted_at__isnull=False, deleted_at__lt=cutoff).order_by("pk").values_list("pk", flat=True)
+    )
+    purged_ids: list[int] = []
+    kept = 0
+    for pk in candidates:
+        try:
+            with transaction.atomic():
+                # Re-checked under lock: the row may have been restored or purged meanwhile.
+                person = Person.objects.select_for_update().filter(
+                    pk=pk, deleted_at__isnull=False, deleted_at__lt=cutoff
+                ).first()
+                if person is None:
+                    continue
+                person.delete()
+                # The history rows (including the one simple-history writes for this delete) hold the PI too.
+                Person.history.filter(id=pk).delete()
+        except (ProtectedError, RestrictedError):
+            kept += 1
+            continue
+        purged_ids.append(pk)
+    if purged_ids:
+        audit.record(
+            actor=None, action=AuditAction.DELETE, object_type="people.person",
+            object_repr=f"purged {len(purged_ids)}", after={"purged_ids": purged_ids},
+            reason=f"retention {deleted_retention_days()} days (R29)",
+        )
+    return PeoplePurgeSummary(purged=len(purged_ids), kept_referenced=kept)

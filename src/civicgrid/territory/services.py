@@ -8,6 +8,7 @@ import datetime as dt
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from civicgrid.accounts.roles import Action
 from civicgrid.core import audit
@@ -16,6 +17,7 @@ from civicgrid.core.models import AuditAction
 from civicgrid.territory.geometry import bounding_box, parse_geometry
 from civicgrid.territory.models import (
     ALLOWED_PARENT_KINDS,
+    REQUIRED_ROLE_BY_KIND,
     Assignment,
     Grant,
     Node,
@@ -24,6 +26,21 @@ from civicgrid.territory.models import (
 )
 from civicgrid.territory.policies import assignment_policy, node_policy
 from civicgrid.territory.scoping import forget_scope
+
+COVERAGE_SOURCE = "territory.coverage"  # = indicator_sources.COVERAGE_SOURCE (not imported: no registry at import)
+
+
+def _notify_coverage(node_id: int, day: dt.date) -> None:
+    """After commit, tell the indicators engine that node `node_id`'s coverage changed from `day` on
+    (a snapshot source: the engine carries it into every later period, up to today; a future day is
+    taken in by the nightly refresh of running periods once it arrives)."""
+
+    def send() -> None:
+        from civicgrid.indicators.services import notify_changed
+
+        notify_changed(source=COVERAGE_SOURCE, node_id=node_id, day=day)
+
+    transaction.on_commit(send, robust=True)
 
 
 def _check_can_change_node(actor: Any, node: Node | None) -> None:
@@ -72,6 +89,8 @@ def node_create(
         node.depth = parent.depth + 1 if parent else 0
         node.save(update_fields=["path", "depth"])
         audit.record(actor=actor, action=AuditAction.CREATE, instance=node, after=audit.snapshot(node))
+        if node.kind in REQUIRED_ROLE_BY_KIND:  # one more node needing a primary holder, from today
+            _notify_coverage(node.pk, timezone.localdate())
     return node
 
 
@@ -142,6 +161,8 @@ def assignment_start(
         except IntegrityError as exc:
             raise ApplicationError("该节点该角色已有现任第一责任人 (a current primary already exists)") from exc
         audit.record(actor=actor, action=AuditAction.CREATE, instance=assignment, after=audit.snapshot(assignment))
+        if is_primary:  # coverage counts primary holders only
+            _notify_coverage(node.pk, valid_from)
     return assignment
 
 
@@ -168,6 +189,8 @@ def assignment_end(*, actor: Any, assignment: Assignment, valid_to: dt.date) -> 
             actor=actor, action=AuditAction.UPDATE, instance=assignment, before=before,
             after=audit.snapshot(assignment, fields=["valid_to"]),
         )
+        if locked.is_primary:
+            _notify_coverage(locked.node_id, valid_to)
     return assignment
 
 

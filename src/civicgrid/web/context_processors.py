@@ -20,6 +20,7 @@ NAVIGATION = [
     ("indicators:dashboard", _("指标看板"), Action.VIEW_INDICATORS),
     ("ingest:list", _("数据导入"), Action.IMPORT),
     ("web:audit", _("审计日志"), Action.VIEW_AUDIT),
+    ("web:jobs", _("定时任务"), Action.VIEW_JOBS),
 ]
 
 

@@ -6,4 +6,5 @@ app_name = "web"
 urlpatterns = [
     path("", views.home, name="home"),
     path("audit/", views.audit_log, name="audit"),
+    path("jobs/", views.scheduled_jobs, name="jobs"),
 ]

@@ -1,4 +1,4 @@
-"""Home page and the audit log page."""
+"""Home page, the audit log page and the scheduled jobs page."""
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from civicgrid.accounts.roles import Action
-from civicgrid.accounts.selectors import audit_event_list
+from civicgrid.accounts.selectors import audit_event_list, scheduled_job_list
 from civicgrid.core.models import AuditAction
 from civicgrid.territory.selectors import coverage_summary, node_roots
 from civicgrid.web.permissions import querystring_without_page, requires
@@ -35,3 +35,8 @@ def audit_log(request: HttpRequest) -> HttpResponse:
             "querystring_without_page": querystring_without_page(request),
         },
     )
+
+
+@requires(Action.VIEW_JOBS)
+def scheduled_jobs(request: HttpRequest) -> HttpResponse:
+    return render(request, "web/jobs.html", {"jobs": scheduled_job_list(actor=request.user)})

@@ -16,3 +16,16 @@ def test_failed_sign_in_with_an_id_number_as_account_name_is_masked_in_the_audit
         AuditEvent.objects.filter(action=AuditAction.LOGIN_FAILED).order_by("id").values_list("object_repr", flat=True)
     )
     assert reprs == ["371502********0019", "138****5678", "liming"]
+
+
+def test_failed_sign_in_names_no_actor_and_keeps_the_typed_name_in_the_data(client):
+    from civicgrid.testing.factories import UserFactory
+
+    user = UserFactory(username="zhaoli")
+    client.post(reverse("login"), {"username": "zhaoli", "password": "wrong"})
+    client.post(reverse("login"), {"username": "110105194912310021", "password": "wrong"})
+    events = AuditEvent.objects.filter(action=AuditAction.LOGIN_FAILED).order_by("id")
+    assert [(e.actor_id, e.actor_username, e.object_id, e.after, e.success) for e in events] == [
+        (None, "", str(user.pk), {"attempted_username": "zhaoli"}, False),
+        (None, "", "", {"attempted_username": "110105********0021"}, False),
+    ]

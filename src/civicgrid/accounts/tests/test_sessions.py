@@ -154,3 +154,34 @@ def test_password_change_applies_the_password_rules(client, officer):
     officer.refresh_from_db()
     assert officer.check_password(PASSWORD)
 
+
+
+def test_quick_requests_do_not_rewrite_the_session(client, officer, monkeypatch):
+    _sign_in(client, officer)
+    _shift_session(client, last_activity=5)
+    saves: list[str] = []
+    real_save = SessionStore.save
+
+    def counting_save(self, *args, **kwargs):
+        saves.append(self.session_key)
+        return real_save(self, *args, **kwargs)
+
+    monkeypatch.setattr(SessionStore, "save", counting_save)
+    stored = client.session["last_activity"]
+    assert client.get(HOME).status_code == 200
+    assert client.get(HOME).status_code == 200
+    assert saves == []
+    assert client.session["last_activity"] == stored
+
+
+def test_activity_is_written_again_after_a_minute(client, officer, monkeypatch):
+    from civicgrid.accounts.middleware import ACTIVITY_WRITE_INTERVAL
+
+    _sign_in(client, officer)
+    _shift_session(client, last_activity=ACTIVITY_WRITE_INTERVAL + 1)
+    saves: list[str] = []
+    real_save = SessionStore.save
+    monkeypatch.setattr(SessionStore, "save", lambda self, *a, **k: (saves.append(self.session_key), real_save(self, *a, **k))[1])
+    assert client.get(HOME).status_code == 200
+    assert len(saves) == 1
+    assert timezone.now().timestamp() - client.session["last_activity"] < 5

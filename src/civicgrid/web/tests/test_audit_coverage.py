@@ -54,9 +54,10 @@ def test_sign_in_success_failure_and_sign_out(admin):
     client = Client(REMOTE_ADDR=IP)
     client.post(reverse("login"), {"username": admin.username, "password": "Wrong-password-1"})
     failed = _only(AuditAction.LOGIN_FAILED)
-    # The account that was tried is named (actor + object), with the attempt marked as failed.
-    assert (failed.actor, failed.actor_username, failed.ip, failed.success) == (admin, admin.username, IP, False)
+    # No actor (nobody signed in); the account that was tried is the object, the typed name in the data.
+    assert (failed.actor, failed.actor_username, failed.ip, failed.success) == (None, "", IP, False)
     assert (failed.object_id, failed.object_repr) == (str(admin.pk), admin.username)
+    assert failed.after == {"attempted_username": admin.username}
     client.post(reverse("login"), {"username": "nobody", "password": "Wrong-password-1"})
     assert AuditEvent.objects.filter(action=AuditAction.LOGIN_FAILED, object_repr="nobody", object_id="").count() == 1
 
