@@ -174,6 +174,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # Audit rows younger than this are never purged (Cybersecurity Law Art. 21: >= 6 months).
 CIVICGRID_AUDIT_RETENTION_DAYS = 180
+# Soft-deleted residents are purged by the daily job this many days after their deletion (R29).
+CIVICGRID_PEOPLE_RETENTION_DAYS = env.int("CIVICGRID_PEOPLE_RETENTION_DAYS", default=180)
 
 LOGGING = {
     "version": 1,
