@@ -2,10 +2,10 @@
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from civicgrid.accounts.roles import Action
-from civicgrid.core.models import AuditEvent
+from civicgrid.core.models import AuditAction, AuditEvent
 from civicgrid.core.scheduling import JobStatus, job_statuses
 
 
@@ -17,7 +17,10 @@ def audit_event_list(*, actor: Any, action: str = "", user: str = "", object_typ
     if action:
         queryset = queryset.filter(action=action)
     if user:
-        queryset = queryset.filter(actor_username=user)
+        # Failed sign-ins have no actor; the account they tried is their object.
+        queryset = queryset.filter(
+            Q(actor_username=user) | Q(action=AuditAction.LOGIN_FAILED, object_type="accounts.user", object_repr=user)
+        )
     if object_type:
         queryset = queryset.filter(object_type=object_type)
     return queryset

@@ -29,3 +29,17 @@ def test_failed_sign_in_names_no_actor_and_keeps_the_typed_name_in_the_data(clie
         (None, "", str(user.pk), {"attempted_username": "zhaoli"}, False),
         (None, "", "", {"attempted_username": "110105********0021"}, False),
     ]
+
+
+def test_the_auditor_finds_failed_sign_ins_by_the_account_tried(client):
+    from civicgrid.accounts.roles import Role
+    from civicgrid.testing.factories import UserFactory
+
+    UserFactory(username="zhaoli")
+    auditor = UserFactory(username="shen.auditor", role=Role.AUDITOR)
+    client.post(reverse("login"), {"username": "zhaoli", "password": "wrong"})
+    client.post(reverse("login"), {"username": "qianwu", "password": "wrong"})
+    client.force_login(auditor)
+    page = client.get(reverse("web:audit"), {"user": "zhaoli"}).content.decode()
+    assert page.count("（未登录）") == 1  # the failed sign-in has no actor, and says so
+    assert "zhaoli" in page and "qianwu" not in page
