@@ -43,7 +43,7 @@ from civicgrid.core.models import AuditAction
 from civicgrid.territory.models import Node
 from civicgrid.territory.scoping import path_in_scope
 
-STALE = gettext_lazy("该问题已被他人修改，请刷新后重试")
+STALE: str = gettext_lazy("该问题已被他人修改，请刷新后重试")  # type: ignore[assignment]  # lazy: rendered in the reader's language
 DEFAULT_ESCALATION_DAYS = 3
 SYSTEM_NAME = "系统"
 

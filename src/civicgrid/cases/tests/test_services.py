@@ -78,7 +78,7 @@ def test_open_messages_in_english(grid):
     with translation.override("en"):
         with pytest.raises(ApplicationError) as caught:
             open_at(grid.post, deadline=dt.date(2026, 5, 19))
-        assert caught.value.message == "The rectification deadline 2026-05-19 has passed; it cannot be before today 2026-05-20"
+        assert caught.value.message == "The rectification deadline 2026-05-19 has passed; it cannot be earlier than today, 2026-05-20"
         with pytest.raises(ApplicationError) as caught:
             services.case_open(actor=None, node=grid.post, title=" ", category="c", deadline=DEADLINE, now=NOW)
         assert caught.value.message == "Please enter the problem"

@@ -30,8 +30,8 @@ def test_fresh_build_prints_counts_gaps_and_logins() -> None:
     call_command("demo", stdout=out)
     text = out.getvalue()
     assert "演示数据已创建" in text
-    assert f"人员 people: {Person.objects.count()}" in text
-    assert "包干缺口 coverage gaps (5)" in text
+    assert f"人员：{Person.objects.count()}" in text
+    assert "包干缺口（5）：" in text
     for name in builder.DEMO_GAP_NAMES:
         assert name in text
     for login in builder.DEMO_LOGINS:

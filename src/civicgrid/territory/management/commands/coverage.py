@@ -11,7 +11,6 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from tqdm import tqdm
 
 from civicgrid.territory.reports import coverage_workbook, gap_headers, gap_rows
@@ -25,7 +24,8 @@ from civicgrid.territory.selectors import (
 
 
 class Command(BaseCommand):
-    help = gettext_lazy("包干覆盖报告：汇总与缺少第一责任人的节点清单，可导出 .xlsx")
+    # A plain str like the other commands' help: argparse cannot format a lazy translation.
+    help = "Coverage report (包干覆盖报告): totals and the nodes without a primary holder; optional .xlsx export."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--node", metavar="CODE", help=_("只统计该编码节点的子树"))
