@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from civicgrid.core.errors import ApplicationError
 
-PUBLISHED_IS_IMMUTABLE = "已发布的测评体系版本不能修改，请复制为新版本 (a published version is immutable)"
+PUBLISHED_IS_IMMUTABLE: str = _("已发布的测评体系版本不能修改，请复制为新版本")  # type: ignore[assignment]  # lazy: rendered in the reader's language
 
 
 class VersionStatus(models.TextChoices):

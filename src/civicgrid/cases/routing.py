@@ -9,6 +9,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from civicgrid.territory.models import REQUIRED_ROLE_BY_KIND, Assignment, Node
 from civicgrid.territory.selectors import responsibility_chain
 
@@ -35,13 +37,13 @@ def route_case(node: Node, *, on: dt.date, chain: list[Assignment] | None = None
     """The current primary holder of the role the node's kind requires, or the reason there is none."""
     role = REQUIRED_ROLE_BY_KIND.get(node.kind)
     if role is None:
-        return Routing(None, None, f"“{node.get_kind_display()}”类节点没有包干责任角色 (no responsibility role for this kind)")
+        return Routing(None, None, _("“%(kind)s”类节点没有包干责任角色") % {"kind": node.get_kind_display()})
     chain = responsibility_chain(node=node, on=on) if chain is None else chain
     for assignment in chain:
         if assignment.node_id == node.pk and assignment.role == role and _usable(assignment):
             return Routing(assignment.person, _account_of(assignment.person))
     label = dict(Assignment._meta.get_field("role").flatchoices).get(role, role)
-    return Routing(None, None, f"{node.name}当前没有{label}（第一责任人） (no current primary holder)")
+    return Routing(None, None, _("%(node)s当前没有%(role)s（第一责任人）") % {"node": node.name, "role": label})
 
 
 def escalation_targets(node: Node, *, on: dt.date, exclude_person_id: int | None = None) -> list[Assignment]:

@@ -18,6 +18,8 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from civicgrid.accounts.roles import Action
 from civicgrid.cases import evidence as photos
@@ -41,7 +43,7 @@ from civicgrid.core.models import AuditAction
 from civicgrid.territory.models import Node
 from civicgrid.territory.scoping import path_in_scope
 
-STALE = "该问题已被他人修改，请刷新后重试 (the case was changed by someone else; reload and try again)"
+STALE: str = gettext_lazy("该问题已被他人修改，请刷新后重试")  # type: ignore[assignment]  # lazy: rendered in the reader's language
 DEFAULT_ESCALATION_DAYS = 3
 SYSTEM_NAME = "系统"
 
@@ -144,16 +146,16 @@ def run_with_files(work: Callable[[list[str]], Any]) -> Any:
 
 def _check_open_input(*, title: str, category: str, source: str, severity: str, deadline: dt.date, today: dt.date) -> None:
     if not title.strip():
-        raise ApplicationError("请填写问题 (the case needs a title)")
+        raise ApplicationError(_("请填写问题"))
     if not category.strip():
-        raise ApplicationError("请填写类别 (the case needs a category)")
+        raise ApplicationError(_("请填写类别"))
     if source not in CaseSource.values:
-        raise ApplicationError(f"未知的问题来源：{source} (unknown source)")
+        raise ApplicationError(_("未知的问题来源：%(source)s") % {"source": source})
     if severity not in Severity.values:
-        raise ApplicationError(f"未知的严重程度：{severity} (unknown severity)")
+        raise ApplicationError(_("未知的严重程度：%(severity)s") % {"severity": severity})
     if deadline < today:
         raise ApplicationError(
-            f"整改期限 {deadline:%Y-%m-%d} 已过，不能早于今天 {today:%Y-%m-%d} (the deadline is in the past)"
+            _("整改期限 %(deadline)s 已过，不能早于今天 %(today)s") % {"deadline": deadline.isoformat(), "today": today.isoformat()}
         )
 
 
@@ -224,9 +226,9 @@ def case_open(
     a coverage-gap or reconciliation job); it is routed at once or goes to the triage queue."""
     if actor is not None:
         if not actor.can(Action.MANAGE_CASES):
-            raise ApplicationError("无权登记问题 (no permission to open cases)")
+            raise ApplicationError(_("无权登记问题"))
         if not path_in_scope(actor, node.path):
-            raise ApplicationError("该网格不在您的数据范围内 (node outside your scope)")
+            raise ApplicationError(_("该网格不在您的数据范围内"))
     checked = photos.check_uploads(photos_in)
 
     def work(written: list[str]) -> Case:
@@ -252,22 +254,22 @@ def _permission_problem(action: str, actor: Any, case: Case) -> str | None:
         return None
     if action in ("assign", "cancel"):
         if not actor.can(Action.MANAGE_CASES) or not _in_scope(actor, case):
-            return "无权分派或撤销该问题 (only a case manager in scope may assign or cancel)"
+            return _("无权分派或撤销该问题")
         return None
     if action in ("start", "submit"):
         if not actor.can(Action.HANDLE_CASES):
-            return "无权办理问题 (no permission to handle cases)"
+            return _("无权办理问题")
         mine = actor.pk in (case.assignee_id, case.escalated_to_account_id)
         if not mine and not (actor.can(Action.MANAGE_CASES) and _in_scope(actor, case)):
-            return "该问题未分派给您 (the case is not assigned to you)"
+            return _("该问题未分派给您")
         return None
     if action in ("verify", "reject"):
         if not actor.can(Action.VERIFY_CASES) or not _in_scope(actor, case):
-            return "无权核查该问题 (no permission to verify this case)"
+            return _("无权核查该问题")
         if actor.pk in (case.submitted_by_id, case.assignee_id):
-            return "整改人不能核查自己提交的整改（交叉复核） (the one who made the fix cannot verify it)"
+            return _("整改人不能核查自己提交的整改（交叉复核）")
         return None
-    return f"未知的操作：{action} (unknown action)"
+    return _("未知的操作：%(action)s") % {"action": action}
 
 
 def _status_problem(action: str, case: Case) -> str | None:
@@ -275,8 +277,8 @@ def _status_problem(action: str, case: Case) -> str | None:
     if case.status in allowed_from:
         return None
     return (
-        f"问题当前状态为“{case.get_status_display()}”，不能{ACTION_LABELS[action]} "
-        f"(cannot {action} a case that is {case.status})"
+        _("问题当前状态为“%(status)s”，不能%(action)s")
+        % {"status": case.get_status_display(), "action": _(ACTION_LABELS[action])}
     )
 
 
@@ -342,10 +344,10 @@ def case_assign(
         if target is None:
             routing = route_case(locked.node, on=at_day)
             if routing.person is None:
-                raise ApplicationError(f"无法自动分派：{routing.reason}")
+                raise ApplicationError(_("无法自动分派：%(reason)s") % {"reason": routing.reason})
             target = routing.person
         if getattr(target, "deleted_at", None) is not None:
-            raise ApplicationError("该人员已删除，不能分派 (the person was deleted)")
+            raise ApplicationError(_("该人员已删除，不能分派"))
         locked.responsible_person = target
         locked.assignee = account_of(target)
         locked.needs_triage = False
@@ -377,7 +379,7 @@ def case_submit(
     """Submit the fix for verification with at least one after-photo (time of upload kept, place if given)."""
     checked = photos.check_uploads(photos_in)
     if not checked:
-        raise ApplicationError("提交整改须上传至少一张整改后照片 (attach at least one after-photo)")
+        raise ApplicationError(_("提交整改须上传至少一张整改后照片"))
     photos.check_coordinates(lon, lat)
 
     def work(written: list[str]) -> Case:
@@ -413,7 +415,7 @@ def case_verify(*, actor: Any, case: Case, version: int, note: str = "", now: dt
 def case_reject(*, actor: Any, case: Case, version: int, reason: str, now: dt.datetime | None = None) -> Case:
     """A verifier sends the fix back: the case returns to in progress (返工) with the reason."""
     if not reason.strip():
-        raise ApplicationError("请填写退回原因 (give the reason for rejecting)")
+        raise ApplicationError(_("请填写退回原因"))
 
     def apply(locked: Case, at: dt.datetime) -> tuple[list[str], dict[str, Any]]:
         locked.rejection_count += 1
@@ -426,7 +428,7 @@ def case_reject(*, actor: Any, case: Case, version: int, reason: str, now: dt.da
 def case_cancel(*, actor: Any, case: Case, version: int, reason: str, now: dt.datetime | None = None) -> Case:
     """Cancel a case that is not a real problem (or a duplicate), with the reason."""
     if not reason.strip():
-        raise ApplicationError("请填写撤销原因 (give the reason for cancelling)")
+        raise ApplicationError(_("请填写撤销原因"))
 
     def apply(locked: Case, at: dt.datetime) -> tuple[list[str], dict[str, Any]]:
         locked.cancelled_reason = reason.strip()[:200]
@@ -451,7 +453,7 @@ def cases_bulk_assign(
     """Assign several cases at once (each at its current version, locked in id order); cases that
     cannot be assigned are skipped with the reason, the others are assigned in one transaction."""
     if actor is not None and not actor.can(Action.MANAGE_CASES):
-        raise ApplicationError("无权分派问题 (no permission to assign cases)")
+        raise ApplicationError(_("无权分派问题"))
     assigned: list[int] = []
     skipped: dict[int, str] = {}
     with transaction.atomic():
@@ -502,8 +504,8 @@ def _escalate_one(case_id: int, *, at: dt.datetime, today: dt.date, step: int) -
                 topped = True
                 _event(case, kind=CaseEventKind.ESCALATION_TOP, actor=None, at=at, from_status=case.status,
                        to_status=case.status, level=case.escalation_level,
-                       note=f"逾期 {(today - case.deadline).days} 天，责任链已到最高层级，保持督办并标记 "
-                            "(the chain ends here: kept at this level and flagged)")
+                       note=_("逾期 %(days)s 天，责任链已到最高层级，保持督办并标记")
+                            % {"days": (today - case.deadline).days})
                 break
             target = targets[level - 1]
             case.escalation_level = level

@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from ninja import NinjaAPI
 from ninja.security import django_auth
 
@@ -21,11 +22,11 @@ from civicgrid.territory.api import router as territory_router
 
 # Every operation can answer with these; documenting them once keeps the schema truthful (R30).
 ERROR_RESPONSES = {
-    400: "业务规则拒绝 (a business rule refused the request)",
-    401: "未登录 (not signed in)",
-    403: "无权执行该操作或 CSRF 校验失败 (role lacks the action, or CSRF failed)",
-    404: "不存在或不在数据范围内 (missing or outside the data scope)",
-    422: "输入格式不正确 (malformed input)",
+    400: gettext_lazy("业务规则拒绝"),
+    401: gettext_lazy("未登录"),
+    403: gettext_lazy("无权执行该操作或 CSRF 校验失败"),
+    404: gettext_lazy("不存在或不在数据范围内"),
+    422: gettext_lazy("输入格式不正确"),
 }
 ERROR_SCHEMA = {
     "title": "Error",
@@ -47,7 +48,7 @@ class CivicgridAPI(NinjaAPI):
                 for status, description in ERROR_RESPONSES.items():
                     if status not in responses and str(status) not in responses:
                         responses[status] = {
-                            "description": description,
+                            "description": str(description),
                             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
                         }
         return schema

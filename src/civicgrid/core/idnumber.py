@@ -6,6 +6,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
 # First two digits of valid province-level codes (GB/T 2260); 71/81/82 are Taiwan, Hong Kong, Macao.
@@ -18,7 +20,7 @@ _ID15 = re.compile(r"^\d{15}$")
 
 
 class InvalidIdNumber(ValueError):
-    """The text is not a valid resident ID number; the message says why (in Chinese and English)."""
+    """The text is not a valid resident ID number; the message says why (in the active language)."""
 
 
 @dataclass(frozen=True)
@@ -53,28 +55,27 @@ def parse(raw: object, *, today: dt.date | None = None) -> IdNumber:
     """Validate and normalise an ID number; raise InvalidIdNumber with a specific reason."""
     if isinstance(raw, float | int) and not isinstance(raw, bool):
         raise InvalidIdNumber(
-            "身份证号是数字格式，Excel 已丢失末尾数字，请将该列设为文本后重新填写 "
-            "(ID number stored as a number; Excel has already lost its last digits)"
+            _("身份证号是数字格式，Excel 已丢失末尾数字，请将该列设为文本后重新填写")
         )
     text = str(raw).strip().upper().replace(" ", "")
     if not text:
-        raise InvalidIdNumber("身份证号为空 (ID number is empty)")
+        raise InvalidIdNumber(_("身份证号为空"))
     if _ID15.match(text):
         text = upgrade_15_to_18(text)
     if not _ID18.match(text):
-        raise InvalidIdNumber(f"身份证号应为18位（或15位旧号），实为{len(text)}位 (ID number must have 18 characters)")
+        raise InvalidIdNumber(_("身份证号应为18位（或15位旧号），实为%(length)s位") % {"length": len(text)})
     if int(text[:2]) not in PROVINCE_CODES:
-        raise InvalidIdNumber(f"身份证号地址码{text[:6]}无效 (invalid region code)")
+        raise InvalidIdNumber(_("身份证号地址码%(code)s无效") % {"code": text[:6]})
     try:
         birth = dt.date(int(text[6:10]), int(text[10:12]), int(text[12:14]))
     except ValueError as exc:
-        raise InvalidIdNumber(f"身份证号出生日期{text[6:14]}无效 (invalid birth date)") from exc
+        raise InvalidIdNumber(_("身份证号出生日期%(date)s无效") % {"date": text[6:14]}) from exc
     today = today or dt.date.today()  # noqa: DTZ011 - a calendar date in the local zone is what is meant
     if birth > today or birth.year < 1880:
-        raise InvalidIdNumber(f"身份证号出生日期{text[6:14]}不合理 (implausible birth date)")
+        raise InvalidIdNumber(_("身份证号出生日期%(date)s不合理") % {"date": text[6:14]})
     expected = check_character(text[:17])
     if text[17] != expected:
-        raise InvalidIdNumber(f"身份证号校验位错误，应为{expected} (check digit should be {expected})")
+        raise InvalidIdNumber(_("身份证号校验位错误，应为%(expected)s") % {"expected": expected})
     return IdNumber(
         value=text,
         region_code=text[:6],

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import ProtectedError, RestrictedError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from civicgrid.accounts.roles import Action
 from civicgrid.core import audit, idnumber
@@ -38,7 +39,7 @@ def normalise_phone(raw: str) -> str:
         # The docstring's promise: 139-0000-1111 is a mobile number written with dashes.
         return text.replace("-", "")
     if not PHONE_PATTERN.match(text):
-        raise ApplicationError(f"联系电话格式不正确：{text[:3]}… (invalid phone number)")
+        raise ApplicationError(_("联系电话格式不正确：%(start)s…") % {"start": text[:3]})
     return text
 
 
@@ -51,15 +52,15 @@ def check_identity(
     except idnumber.InvalidIdNumber as exc:
         raise ApplicationError(str(exc)) from exc
     if sex and sex != parsed.sex:
-        raise ApplicationError("性别与身份证号不符 (sex does not match the ID number)")
+        raise ApplicationError(_("性别与身份证号不符"))
     if birth_date and birth_date != parsed.birth_date:
-        raise ApplicationError("出生日期与身份证号不符 (birth date does not match the ID number)")
+        raise ApplicationError(_("出生日期与身份证号不符"))
     return parsed
 
 
 def _check_node(actor: Any, node: Node) -> None:
     if actor is not None and not node_policy.viewable(actor).filter(pk=node.pk).exists():
-        raise ApplicationError("所属网格不在您的数据范围内 (node outside your scope)")
+        raise ApplicationError(_("所属网格不在您的数据范围内"))
 
 
 def person_create(
@@ -68,14 +69,14 @@ def person_create(
 ) -> Person:
     """Register a resident; sex and birth date are derived from (and checked against) the ID number."""
     if actor is not None and not actor.can(Action.MANAGE_PEOPLE):
-        raise ApplicationError("无权登记人员 (no permission)")
+        raise ApplicationError(_("无权登记人员"))
     parsed = check_identity(id_number, sex=sex, birth_date=birth_date)
     if not name.strip():
-        raise ApplicationError("姓名不能为空 (name is required)")
+        raise ApplicationError(_("姓名不能为空"))
     _check_node(actor, address_node)
     with transaction.atomic():
         if Person.objects.filter(id_number=parsed.value).exists():
-            raise ApplicationError("该身份证号已在人员库中 (this ID number is already registered)")
+            raise ApplicationError(_("该身份证号已在人员库中"))
         person = Person.objects.create(
             id_number=parsed.value, name=name.strip(), sex=parsed.sex, birth_date=parsed.birth_date,
             phone=normalise_phone(phone), address_node=address_node, scope_path=address_node.path,
@@ -99,7 +100,7 @@ def person_update(
         before = audit.snapshot(person)
         if name is not None:
             if not name.strip():
-                raise ApplicationError("姓名不能为空 (name is required)")
+                raise ApplicationError(_("姓名不能为空"))
             person.name = name.strip()
         if phone is not None:
             person.phone = normalise_phone(phone)
@@ -118,7 +119,7 @@ def person_update(
 def person_delete(*, actor: Any, person: Person, reason: str) -> Person:
     """Soft-delete with a reason (R29); the row is hidden from lists and purged after retention."""
     if not reason.strip():
-        raise ApplicationError("删除须填写原因 (a reason is required)")
+        raise ApplicationError(_("删除须填写原因"))
     if actor is not None:
         person = person_policy.get_changeable(actor, person.pk)
     with transaction.atomic():
@@ -137,7 +138,7 @@ def person_unmask(*, actor: Any, person: Person, reason: str) -> dict[str, str]:
         )
         raise PermissionError("no permission to view full personal information")
     if not reason.strip():
-        raise ApplicationError("查看完整信息须填写事由 (a reason is required)")
+        raise ApplicationError(_("查看完整信息须填写事由"))
     # A soft-deleted person is gone for every reader: the same 404 as out of scope.
     person = person_policy.get_viewable(actor, person.pk, Person.objects.filter(deleted_at__isnull=True))
     audit.record(actor=actor, action=AuditAction.VIEW_SENSITIVE, instance=person, reason=reason.strip())

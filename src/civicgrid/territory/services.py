@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from civicgrid.accounts.roles import Action
 from civicgrid.core import audit
@@ -47,9 +48,9 @@ def _check_can_change_node(actor: Any, node: Node | None) -> None:
     if actor is None:
         return
     if node is None:
-        raise ApplicationError("只有系统管理可创建根节点 (only the system can create a root node)")
+        raise ApplicationError(_("只有系统管理可创建根节点"))
     if not node_policy.changeable(actor).filter(pk=node.pk).exists():
-        raise ApplicationError("无权修改该网格节点 (no permission on this node)")
+        raise ApplicationError(_("无权修改该网格节点"))
 
 
 def _apply_geometry(node: Node, geojson: dict[str, Any] | None) -> None:
@@ -69,21 +70,21 @@ def node_create(
 ) -> Node:
     """Create a node under a parent of an allowed kind and compute its materialised path."""
     if kind not in NodeKind.values:
-        raise ApplicationError(f"未知的节点类型：{kind} (unknown node kind)")
+        raise ApplicationError(_("未知的节点类型：%(kind)s") % {"kind": kind})
     parent_kind = parent.kind if parent else None
     if parent_kind not in ALLOWED_PARENT_KINDS[kind]:
         raise ApplicationError(
-            f"“{NodeKind(kind).label}”不能设在“{NodeKind(parent_kind).label if parent_kind else '根'}”之下 "
-            f"(kind {kind} cannot be placed under {parent_kind or 'the root'})"
+            _("“%(kind)s”不能设在“%(parent)s”之下")
+            % {"kind": NodeKind(kind).label, "parent": NodeKind(parent_kind).label if parent_kind else _("根")}
         )
     if not code.strip() or not name.strip():
-        raise ApplicationError("节点编码和名称不能为空 (code and name are required)")
+        raise ApplicationError(_("节点编码和名称不能为空"))
     _check_can_change_node(actor, parent)
     node = Node(parent=parent, kind=kind, code=code.strip(), name=name.strip())
     _apply_geometry(node, geometry)
     with transaction.atomic():
         if Node.objects.filter(code=node.code).exists():
-            raise ApplicationError(f"节点编码 {node.code} 已存在 (duplicate code)")
+            raise ApplicationError(_("节点编码 %(code)s 已存在") % {"code": node.code})
         node.save()
         node.path = f"{parent.path if parent else '/'}{node.pk}/"
         node.depth = parent.depth + 1 if parent else 0
@@ -104,7 +105,7 @@ def node_update(
         before = audit.snapshot(node)
         if name is not None:
             if not name.strip():
-                raise ApplicationError("名称不能为空 (name is required)")
+                raise ApplicationError(_("名称不能为空"))
             node.name = name.strip()
         if geometry is not ...:
             _apply_geometry(node, geometry)  # type: ignore[arg-type]
@@ -128,11 +129,11 @@ def assignment_start(
     """Make a person responsible for a node in a role from a date; a current primary holder of the
     same node and role is ended on that date, so history is kept and there is one current primary."""
     if role not in ResponsibilityRole.values:
-        raise ApplicationError(f"未知的包干角色：{role} (unknown responsibility role)")
+        raise ApplicationError(_("未知的包干角色：%(role)s") % {"role": role})
     if actor is not None and not node_policy.viewable(actor).filter(pk=node.pk).exists():
-        raise ApplicationError("无权在该节点安排责任人 (node outside your scope)")
+        raise ApplicationError(_("无权在该节点安排责任人"))
     if actor is not None and not actor.can(assignment_policy.change_action):
-        raise ApplicationError("无权安排包干责任 (no permission to assign)")
+        raise ApplicationError(_("无权安排包干责任"))
     with transaction.atomic():
         current = list(
             Assignment.objects.select_for_update()
@@ -143,8 +144,8 @@ def assignment_start(
         for previous in current:
             if previous.valid_from >= valid_from:
                 raise ApplicationError(
-                    f"现任责任人自 {previous.valid_from} 起任职，新任起始日期须晚于该日期 "
-                    "(the new period must start after the current one)"
+                    _("现任责任人自 %(since)s 起任职，新任起始日期须晚于该日期")
+                    % {"since": previous.valid_from}
                 )
             assignment_end(actor=actor, assignment=previous, valid_to=valid_from)
         existing = Assignment.objects.filter(
@@ -159,7 +160,7 @@ def assignment_start(
             with transaction.atomic():
                 assignment.save()
         except IntegrityError as exc:
-            raise ApplicationError("该节点该角色已有现任第一责任人 (a current primary already exists)") from exc
+            raise ApplicationError(_("该节点该角色已有现任第一责任人")) from exc
         audit.record(actor=actor, action=AuditAction.CREATE, instance=assignment, after=audit.snapshot(assignment))
         if is_primary:  # coverage counts primary holders only
             _notify_coverage(node.pk, valid_from)
@@ -170,15 +171,15 @@ def assignment_end(*, actor: Any, assignment: Assignment, valid_to: dt.date) -> 
     """End an assignment on a date (exclusive); the row stays as history."""
     if assignment.valid_to is not None:
         # Re-ending would silently rewrite history (the period another holder may already continue).
-        raise ApplicationError(f"该包干责任已于 {assignment.valid_to} 终止 (the assignment has already ended)")
+        raise ApplicationError(_("该包干责任已于 %(date)s 终止") % {"date": assignment.valid_to})
     if valid_to <= assignment.valid_from:
-        raise ApplicationError("终止日期须晚于起始日期 (end must be after start)")
+        raise ApplicationError(_("终止日期须晚于起始日期"))
     if actor is not None and not assignment_policy.changeable(actor).filter(pk=assignment.pk).exists():
-        raise ApplicationError("无权修改该包干责任 (no permission)")
+        raise ApplicationError(_("无权修改该包干责任"))
     with transaction.atomic():
         locked = Assignment.objects.select_for_update().filter(pk=assignment.pk, valid_to__isnull=True).first()
         if locked is None:  # someone else ended it since it was read
-            raise ApplicationError("该包干责任已终止 (the assignment has already ended)")
+            raise ApplicationError(_("该包干责任已终止"))
         before = audit.snapshot(locked, fields=["valid_to"])
         locked.valid_to = valid_to
         if actor is not None:
@@ -197,7 +198,7 @@ def assignment_end(*, actor: Any, assignment: Assignment, valid_to: dt.date) -> 
 def grant_add(*, actor: Any, user: Any, node: Node) -> Grant:
     """Give an account the data scope of a subtree (a permission change, audited)."""
     if actor is not None and not actor.can(Action.MANAGE_ACCOUNTS):
-        raise ApplicationError("无权变更数据范围 (no permission to change scopes)")
+        raise ApplicationError(_("无权变更数据范围"))
     with transaction.atomic():
         grant, created = Grant.objects.get_or_create(user=user, node=node)
         if created:
@@ -212,7 +213,7 @@ def grant_add(*, actor: Any, user: Any, node: Node) -> Grant:
 def grant_remove(*, actor: Any, grant: Grant) -> None:
     """Withdraw a data-scope grant (audited)."""
     if actor is not None and not actor.can(Action.MANAGE_ACCOUNTS):
-        raise ApplicationError("无权变更数据范围 (no permission to change scopes)")
+        raise ApplicationError(_("无权变更数据范围"))
     with transaction.atomic():
         audit.record(
             actor=actor, action=AuditAction.PERMISSION_CHANGE, instance=grant,

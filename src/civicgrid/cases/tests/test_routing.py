@@ -37,7 +37,7 @@ def test_only_the_role_the_kind_requires_routes(grid, world):
                      valid_from=dt.date(2024, 1, 1))
     routing = route_case(grid.vacant_post, on=TODAY)
     assert routing.person is None
-    assert routing.reason == "东昌东路·嫩江路口当前没有包点段民警（第一责任人） (no current primary holder)"
+    assert routing.reason == "东昌东路·嫩江路口当前没有包点段民警（第一责任人）"
 
 
 def test_kinds_without_a_role_and_ended_or_deleted_holders_do_not_route(grid, world):

@@ -7,7 +7,7 @@ import datetime as dt
 import itertools
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from civicgrid.accounts.roles import Role
 from civicgrid.cases import services
@@ -50,7 +50,7 @@ def test_open_routes_to_the_post_officer_with_history_and_audit(grid):
 def test_without_a_responsible_person_the_case_goes_to_triage(grid):
     case = open_at(grid.vacant_post)
     assert (case.status, case.responsible_person, case.assignee, case.needs_triage) == (CaseStatus.OPEN, None, None, True)
-    assert case.triage_reason == "东昌东路·嫩江路口当前没有包点段民警（第一责任人） (no current primary holder)"
+    assert case.triage_reason == "东昌东路·嫩江路口当前没有包点段民警（第一责任人）"
     assert kinds(case) == [CaseEventKind.OPEN, CaseEventKind.TRIAGE]
 
 
@@ -71,6 +71,17 @@ def test_open_validates_its_input(grid, field, value, message):
                  field: value}
     with pytest.raises(ApplicationError, match=message):
         services.case_open(**arguments)
+
+
+def test_open_messages_in_english(grid):
+    """The catalog's English: a plain message and one with placeholders."""
+    with translation.override("en"):
+        with pytest.raises(ApplicationError) as caught:
+            open_at(grid.post, deadline=dt.date(2026, 5, 19))
+        assert caught.value.message == "The rectification deadline 2026-05-19 has passed; it cannot be earlier than today, 2026-05-20"
+        with pytest.raises(ApplicationError) as caught:
+            services.case_open(actor=None, node=grid.post, title=" ", category="c", deadline=DEADLINE, now=NOW)
+        assert caught.value.message == "Please enter the problem"
 
 
 def test_open_by_a_manager_needs_the_node_in_scope(grid, world):
@@ -138,7 +149,7 @@ def test_the_verifier_is_never_the_one_who_made_the_fix(grid):
     case = services.case_submit(actor=grid.line_leader_user, case=case, version=2, note="", photos_in=[photo()], now=NOW)
     with pytest.raises(ApplicationError) as caught:
         services.case_verify(actor=grid.line_leader_user, case=case, version=3, now=NOW)
-    assert caught.value.message == "整改人不能核查自己提交的整改（交叉复核） (the one who made the fix cannot verify it)"
+    assert caught.value.message == "整改人不能核查自己提交的整改（交叉复核）"
     with pytest.raises(ApplicationError, match="无权核查该问题"):  # an officer's role cannot verify at all
         services.case_verify(actor=grid.officer_user, case=case, version=3, now=NOW)
     with pytest.raises(ApplicationError, match="交叉复核"):
@@ -226,7 +237,7 @@ def test_every_status_action_pair(grid, action, status):
         with pytest.raises(ApplicationError) as caught:
             call()
         label = dict(CaseStatus.choices)[status]
-        assert caught.value.message.startswith(f"问题当前状态为“{label}”，不能{services.ACTION_LABELS[action]} ")
+        assert caught.value.message.startswith(f"问题当前状态为“{label}”，不能{services.ACTION_LABELS[action]}")
         assert Case.objects.get(pk=case.pk).version == 7
     assert services.allowed_actions(actor=grid.admin, case=case) == [
         a for a in services.TRANSITIONS if (a, status) in VALID
@@ -286,7 +297,7 @@ def test_bulk_assign_skips_what_cannot_be_assigned(grid):
     services.case_cancel(actor=grid.line_leader_user, case=second, version=1, reason="重复")
     result = services.cases_bulk_assign(actor=grid.line_leader_user, cases=[first, second], person=grid.auxiliary)
     assert result.assigned == [first.pk]
-    assert result.skipped == {second.pk: "问题当前状态为“已撤销”，不能分派 (cannot assign a case that is cancelled)"}
+    assert result.skipped == {second.pk: "问题当前状态为“已撤销”，不能分派"}
     assert Case.objects.get(pk=first.pk).responsible_person == grid.auxiliary
     with pytest.raises(ApplicationError, match="无权分派问题"):
         services.cases_bulk_assign(actor=grid.officer_user, cases=[first], person=grid.auxiliary)

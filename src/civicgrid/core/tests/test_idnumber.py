@@ -1,6 +1,7 @@
 import datetime as dt
 
 import pytest
+from django.utils import translation
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -36,6 +37,20 @@ def test_lower_case_x_and_spaces_are_normalised():
 def test_invalid_numbers_say_why(value, reason):
     with pytest.raises(InvalidIdNumber, match=reason):
         idnumber.parse(value, today=dt.date(2026, 11, 29))
+
+
+def test_reasons_in_english():
+    """The catalog's English: a plain message and one with placeholders."""
+    with translation.override("en"):
+        with pytest.raises(InvalidIdNumber) as caught:
+            idnumber.parse("")
+        assert str(caught.value) == "The ID number is empty"
+        with pytest.raises(InvalidIdNumber) as caught:
+            idnumber.parse("110105194912310021")
+        assert str(caught.value) == "Wrong check digit in the ID number; it should be X"
+    with pytest.raises(InvalidIdNumber) as caught:
+        idnumber.parse("110105194912310021")
+    assert str(caught.value) == "身份证号校验位错误，应为X"
 
 
 def test_numeric_cell_is_rejected_not_repaired():

@@ -8,6 +8,7 @@ import unicodedata
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import translation
 
 from civicgrid.accounts.models import User
 from civicgrid.accounts.roles import Role
@@ -29,15 +30,15 @@ def test_fresh_build_prints_counts_gaps_and_logins() -> None:
     call_command("demo", stdout=out)
     text = out.getvalue()
     assert "演示数据已创建" in text
-    assert f"人员 people: {Person.objects.count()}" in text
-    assert "包干缺口 coverage gaps (5)" in text
+    assert f"人员：{Person.objects.count()}" in text
+    assert "包干缺口（5）：" in text
     for name in builder.DEMO_GAP_NAMES:
         assert name in text
     for login in builder.DEMO_LOGINS:
         line = next(row for row in text.splitlines() if row.startswith(login.username + " "))
         assert login.role_label in line
         assert login.name in line
-    assert f"演示账号统一密码 (shared demo password): {builder.DEMO_PASSWORD}" in text
+    assert f"演示账号统一密码：{builder.DEMO_PASSWORD}" in text
 
 
 def test_refuses_a_371500_tree_it_did_not_build() -> None:
@@ -45,6 +46,8 @@ def test_refuses_a_371500_tree_it_did_not_build() -> None:
     for options in ({}, {"reset": True}):
         with pytest.raises(CommandError, match="不是演示数据"):
             call_command("demo", quiet=True, **options)
+    with translation.override("en"), pytest.raises(CommandError, match="is not demo data; nothing was changed"):
+        call_command("demo", quiet=True)
     assert Node.objects.count() == 1
     assert not User.objects.exists()
 

@@ -202,7 +202,7 @@ def test_sync_creates_updates_and_keeps_what_administrators_set(world):
 def test_the_console_command_syncs_recomputes_and_refreshes(world, test_sources):
     out = io.StringIO()
     call_command("indicators", "sync", stdout=out)
-    assert out.getvalue() == f"内置指标 built-ins: 新增 {len(builtins())}，更新 0，未变 0\n"
+    assert out.getvalue() == f"内置指标：新增 {len(builtins())}，更新 0，未变 0\n"
     Indicator.objects.update(is_active=False)
     test_sources.add(world.village_a, TODAY.replace(day=1), 1, 2)
     factories.table_indicator()
@@ -217,7 +217,7 @@ def test_the_console_command_syncs_recomputes_and_refreshes(world, test_sources)
     IndicatorValue.objects.all().delete()
     out = io.StringIO()
     call_command("indicators", "refresh", stdout=out)
-    assert out.getvalue() == "已重算本期 refreshed: 3 行\n"
+    assert out.getvalue() == "已重算本期：3 行\n"
     assert IndicatorValue.objects.filter(period_start=TODAY.replace(day=1), as_of=TODAY).count() == 3
 
 

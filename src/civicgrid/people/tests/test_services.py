@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 from django.http import Http404
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from civicgrid.accounts.roles import Role
 from civicgrid.core.errors import ApplicationError
@@ -37,6 +37,9 @@ def test_create_refusals(world, town_a_user):
         person_create(actor=inspector, id_number=number, name="王秀兰", address_node=world.village_a)
     with pytest.raises(ApplicationError, match="已在人员库中"):
         person_create(actor=None, id_number=world.person_a.id_number, name="张秀英", address_node=world.village_a)
+    with translation.override("en"), pytest.raises(ApplicationError) as caught:
+        person_create(actor=None, id_number=world.person_a.id_number, name="张秀英", address_node=world.village_a)
+    assert caught.value.message == "This ID number is already in the population register"
     assert Person.objects.count() == 2
 
 

@@ -237,7 +237,7 @@ def test_create_reports_field_errors(world, town_a_user):
     assert response.status_code == 400
     errors = response.context["form"].errors
     assert set(errors) == {"id_number", "phone", "address_node"}
-    assert errors["id_number"] == [f"身份证号校验位错误，应为{number[17]} (check digit should be {number[17]})"]
+    assert errors["id_number"] == [f"身份证号校验位错误，应为{number[17]}"]
     assert "联系电话格式不正确" in errors["phone"][0]
     assert Person.objects.filter(name="王秀兰").count() == 0
 

@@ -4,6 +4,7 @@ scope and permission refusals, and the audit rows."""
 import datetime as dt
 
 import pytest
+from django.utils import translation
 
 from civicgrid.accounts.roles import Role
 from civicgrid.core.errors import ApplicationError
@@ -47,18 +48,22 @@ def test_a_new_primary_must_start_after_the_current_one(world):
 
 
 def test_unknown_role_is_refused(world):
-    with pytest.raises(ApplicationError, match="未知的包干角色"):
+    with pytest.raises(ApplicationError, match="未知的包干角色：boss"):
         assignment_start(actor=None, person=world.person_a, node=world.village_a, role="boss",
                          valid_from=dt.date(2024, 1, 1))
+    with translation.override("en"), pytest.raises(ApplicationError) as caught:
+        assignment_start(actor=None, person=world.person_a, node=world.village_a, role="boss",
+                         valid_from=dt.date(2024, 1, 1))
+    assert caught.value.message == "Unknown responsibility role: boss"
     assert Assignment.objects.count() == 0
 
 
 def test_out_of_scope_node_and_role_without_permission_are_refused(world, town_a_user):
-    with pytest.raises(ApplicationError, match="node outside your scope"):
+    with pytest.raises(ApplicationError, match="无权在该节点安排责任人"):
         assignment_start(actor=town_a_user, person=world.person_b, node=world.village_b, role=CADRE,
                          valid_from=dt.date(2024, 1, 1))
     inspector = factories.user_with_scope(Role.INSPECTOR, world.district)
-    with pytest.raises(ApplicationError, match="no permission to assign"):
+    with pytest.raises(ApplicationError, match="无权安排包干责任"):
         assignment_start(actor=inspector, person=world.person_a, node=world.village_a, role=CADRE,
                          valid_from=dt.date(2024, 1, 1))
     assert Assignment.objects.count() == 0
@@ -76,7 +81,7 @@ def test_end_keeps_the_row_and_refuses_a_second_end(world, town_a_user):
         assignment_end(actor=town_a_user, assignment=assignment, valid_to=dt.date(2024, 6, 1))
     stale = Assignment.objects.get(pk=assignment.pk)
     stale.valid_to = None  # a copy read before someone else ended it
-    with pytest.raises(ApplicationError, match="already ended"):
+    with pytest.raises(ApplicationError, match="该包干责任已终止"):
         assignment_end(actor=town_a_user, assignment=stale, valid_to=dt.date(2024, 6, 1))
     assignment.refresh_from_db()
     assert assignment.valid_to == dt.date(2024, 3, 1)
@@ -89,7 +94,7 @@ def test_end_keeps_the_row_and_refuses_a_second_end(world, town_a_user):
 def test_end_outside_the_scope_is_refused(world, town_a_user):
     assignment = assignment_start(actor=None, person=world.person_b, node=world.village_b, role=CADRE,
                                   valid_from=dt.date(2024, 1, 1))
-    with pytest.raises(ApplicationError, match="no permission"):
+    with pytest.raises(ApplicationError, match="无权修改该包干责任"):
         assignment_end(actor=town_a_user, assignment=assignment, valid_to=dt.date(2024, 3, 1))
     assignment.refresh_from_db()
     assert assignment.valid_to is None

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 from tqdm import tqdm
 
 from civicgrid.core.errors import ApplicationError
@@ -49,18 +50,17 @@ class Command(BaseCommand):
         status = builder.demo_status()
         if status == builder.DemoStatus.FOREIGN:
             raise CommandError(
-                f"编码 {builder.DEMO_ROOT_CODE} 的节点已存在且不是演示数据，未做任何改动 "
-                "(a 371500 tree exists that the demo did not build; nothing changed)"
+                _("编码 %(code)s 的节点已存在且不是演示数据，未做任何改动") % {"code": builder.DEMO_ROOT_CODE}
             )
         if status == builder.DemoStatus.PRESENT and not reset:
             if not quiet:
-                self.stdout.write("演示数据已存在，未重复创建 (demo already present; use --reset to rebuild).")
+                self.stdout.write(_("演示数据已存在，未重复创建（如需重建请加 --reset）。"))
                 self._print_logins(builder.demo_summary())
             return
 
         plan = builder.plan_demo()
         with tqdm(
-            total=plan.steps, desc="演示数据 demo", unit="项", disable=quiet, file=sys.stderr, leave=False,
+            total=plan.steps, desc=_("演示数据"), unit=_("项"), disable=quiet, file=sys.stderr, leave=False,
         ) as bar:
             try:
                 summary = builder.build_demo(plan=plan, reset=reset, progress=bar.update)
@@ -71,18 +71,19 @@ class Command(BaseCommand):
         kinds = "，".join(
             f"{NodeKind(kind).label} {count}" for kind, count in summary.nodes_by_kind.items() if count
         )
-        self.stdout.write(self.style.SUCCESS("演示数据已创建 (demo built)."))
-        self.stdout.write(f"网格节点 nodes: {kinds}")
+        self.stdout.write(self.style.SUCCESS(_("演示数据已创建。")))
+        self.stdout.write(_("网格节点：%(kinds)s") % {"kinds": kinds})
         self.stdout.write(
-            f"人员 people: {summary.people}（其中未满14周岁 {summary.minors}）；"
-            f"包干责任 assignments: {summary.assignments}（现任第一责任人 {summary.current_primary}，"
-            f"历史 {summary.ended}）"
+            _("人员：%(people)s（其中未满14周岁 %(minors)s）；"
+              "包干责任：%(assignments)s（现任第一责任人 %(current)s，历史 %(ended)s）")
+            % {"people": summary.people, "minors": summary.minors, "assignments": summary.assignments,
+               "current": summary.current_primary, "ended": summary.ended}
         )
-        self.stdout.write(f"包干缺口 coverage gaps ({len(summary.gaps)}): {'、'.join(summary.gaps)}")
+        self.stdout.write(_("包干缺口（%(count)s）：%(gaps)s") % {"count": len(summary.gaps), "gaps": "、".join(summary.gaps)})
         self._print_logins(summary)
 
     def _print_logins(self, summary: builder.DemoSummary) -> None:
         rows = [(row.username, row.role, row.name, row.scope, row.duty) for row in summary.logins]
         self.stdout.write("")
-        self.stdout.write(format_table(("账号", "角色", "姓名", "数据范围", "职责"), rows))
-        self.stdout.write(f"\n演示账号统一密码 (shared demo password): {builder.DEMO_PASSWORD}")
+        self.stdout.write(format_table((_("账号"), _("角色"), _("姓名"), _("数据范围"), _("职责")), rows))
+        self.stdout.write("\n" + _("演示账号统一密码：%(password)s") % {"password": builder.DEMO_PASSWORD})

@@ -9,6 +9,7 @@ from argparse import ArgumentParser
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 from tqdm import tqdm
 
 from civicgrid.core.errors import ApplicationError
@@ -23,7 +24,7 @@ def _date(value: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise CommandError(f"日期格式应为 YYYY-MM-DD：{value} (bad date)") from None
+        raise CommandError(_("日期格式应为 YYYY-MM-DD：%(value)s") % {"value": value}) from None
 
 
 class Command(BaseCommand):
@@ -46,10 +47,10 @@ class Command(BaseCommand):
             if action == "sync":
                 counts = indicators_sync_builtins(enqueue=False)
                 self.stdout.write(
-                    f"内置指标 built-ins: 新增 {counts['created']}，更新 {counts['updated']}，未变 {counts['unchanged']}"
+                    _("内置指标：新增 %(created)s，更新 %(updated)s，未变 %(unchanged)s") % counts
                 )
             elif action == "refresh":
-                self.stdout.write(f"已重算本期 refreshed: {indicators_refresh_current()} 行")
+                self.stdout.write(_("已重算本期：%(rows)s 行") % {"rows": indicators_refresh_current()})
             else:
                 self._recompute(options)
         except ApplicationError as exc:

@@ -24,12 +24,13 @@ from civicgrid.territory.selectors import (
 
 
 class Command(BaseCommand):
-    help = "包干覆盖报告：汇总与缺少第一责任人的节点清单，可导出 .xlsx (coverage report)"
+    # A plain str like the other commands' help: argparse cannot format a lazy translation.
+    help = "Coverage report (包干覆盖报告): totals and the nodes without a primary holder; optional .xlsx export."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--node", metavar="CODE", help="只统计该编码节点的子树 (subtree of the node with this code)")
-        parser.add_argument("--xlsx", metavar="PATH", help="同时写出 Excel 报告 (also write an .xlsx report)")
-        parser.add_argument("--on", metavar="YYYY-MM-DD", help="统计日期，默认今天 (as of this date)")
+        parser.add_argument("--node", metavar="CODE", help=_("只统计该编码节点的子树"))
+        parser.add_argument("--xlsx", metavar="PATH", help=_("同时写出 Excel 报告"))
+        parser.add_argument("--on", metavar="YYYY-MM-DD", help=_("统计日期，默认今天"))
 
     def handle(self, *args: Any, **options: Any) -> None:
         on = self._parse_day(options.get("on"))
