@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db import connection, transaction
+from django.conf import settings
+from django.db import connection, models, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 from django.utils.text import slugify
@@ -26,7 +28,7 @@ from civicgrid.core import audit
 from civicgrid.core.errors import ApplicationError
 from civicgrid.core.models import AuditAction
 from civicgrid.indicators.engine import Totals, node_ids_of, own_values_many, roll_up
-from civicgrid.indicators.models import Indicator, IndicatorValue
+from civicgrid.indicators.models import Indicator, IndicatorDay, IndicatorValue
 from civicgrid.indicators.periods import Cut, period_end, period_start, starts_between
 from civicgrid.indicators.registry import (
     BuiltinIndicator,
@@ -51,6 +53,11 @@ CHUNK = {PeriodKind.DAY: 31, PeriodKind.WEEK: 27, PeriodKind.MONTH: 25, PeriodKi
 RACE_RETRIES = 2
 BATCH_SIZE = 1000
 ANALYZE_AFTER = 10_000  # rows
+# Levels below the top node of an indicator's area that keep day rows (IndicatorDay): with 1, the
+# county and its towns (setting CIVICGRID_INDICATOR_DAY_LEVELS).
+DAY_LEVELS = 1
+# Days counted in one scan when day rows are recomputed (one CASE branch per day).
+DAY_CHUNK = 31
 # Fields a built-in's registration owns; the others (name, target, region, validity, on/off, order)
 # are the administrators' and survive a sync.
 BUILTIN_OWNED = ("numerator", "denominator", "unit", "direction", "period", "description")
@@ -322,14 +329,15 @@ VALUE_COLUMNS = ("indicator_id", "node_id", "scope_path", "depth", "period_kind"
                  "denominator", "own_numerator", "own_denominator", "computed_at")
 
 
-def _insert_values(rows: list[tuple[Any, ...]]) -> None:
+def _insert_values(rows: list[tuple[Any, ...]], model: type[models.Model] = IndicatorValue,
+                   names: Sequence[str] = VALUE_COLUMNS) -> None:
     """Insert value rows with executemany: a recomputation writes tens of thousands of them, and the
     ORM's bulk_create spends most of its time preparing values one field at a time."""
     if not rows:
         return
-    table = connection.ops.quote_name(IndicatorValue._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(column) for column in VALUE_COLUMNS)
-    sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(VALUE_COLUMNS))})"  # noqa: S608 - fixed names
+    table = connection.ops.quote_name(model._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(column) for column in names)
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(names))})"  # noqa: S608 - fixed names
     with connection.cursor() as cursor:
         for index in range(0, len(rows), BATCH_SIZE * 5):
             cursor.executemany(sql, rows[index:index + BATCH_SIZE * 5])
@@ -363,23 +371,193 @@ def _write(indicator: Indicator, cuts: list[Cut], totals: Mapping[Any, Totals], 
 
 
 def _recompute_cuts(indicator: Indicator, cuts: list[Cut]) -> int:
-    """Compute and replace the stored values of the cut periods. The computation runs outside the
-    lock; when an incremental update committed meanwhile (the revision moved) it runs again, and the
-    last time holding the indicator's row lock, so no update is lost."""
+    """Compute and replace the stored values (and day rows) of the cut periods. The computation runs
+    outside the lock; when an incremental update committed meanwhile (the revision moved) it runs
+    again, and the last time holding the indicator's row lock, so no update is lost."""
     for attempt in range(RACE_RETRIES + 1):
         final = attempt == RACE_RETRIES
         seen = None
         if not final:
             seen = Indicator.objects.filter(pk=indicator.pk).values_list("revision", flat=True).get()
             totals, nodes = compute(indicator, cuts)
+            days = compute_days(indicator, cuts)
         with transaction.atomic():
             locked = Indicator.objects.select_for_update().only("pk", "revision").get(pk=indicator.pk)
             if final:
                 totals, nodes = compute(indicator, cuts)
+                days = compute_days(indicator, cuts)
             elif locked.revision != seen:
                 continue
-            return _write(indicator, cuts, totals, nodes)
+            written = _write(indicator, cuts, totals, nodes)
+            _write_days(indicator, cuts, days)
+            return written
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+# --- day rows (as of a day inside a period) ----------------------------------------------------
+
+
+def day_levels() -> int:
+    """Levels below the top node of an indicator's area that keep day rows."""
+    return max(0, int(getattr(settings, "CIVICGRID_INDICATOR_DAY_LEVELS", DAY_LEVELS)))
+
+
+def keeps_days(indicator: Indicator) -> bool:
+    """Whether the indicator keeps day rows: periods longer than a day, and a numerator and denominator
+    that are flows over model sources — then a period counted through day D is the sum of its days up
+    to D. A stock or a snapshot is not a sum of days; those are counted from the registries."""
+    if indicator.period == PeriodKind.DAY:
+        return False
+    try:
+        sides = [side for side in measures_of(indicator) if side is not None]
+        return all(side.window == Window.PERIOD and not get_source(side.source).is_snapshot for side in sides)
+    except ApplicationError:
+        return False
+
+
+def day_top_depth(indicator: Indicator) -> int | None:
+    """The depth of the top node of the indicator's area (None: its region is missing)."""
+    if not indicator.region_code:
+        return 0
+    if not indicator.region_path:
+        return None
+    return len(node_ids_of(indicator.region_path)) - 1
+
+
+def _days_of(cuts: Sequence[Cut]) -> list[dt.date]:
+    days = []
+    for cut in cuts:
+        day = cut.start
+        while day <= cut.day:
+            days.append(day)
+            day += dt.timedelta(days=1)
+    return days
+
+
+# (node, day) -> [numerator, denominator, own_numerator, own_denominator]
+DayTotals = dict[tuple[int, dt.date], list[int]]
+
+
+def compute_days(indicator: Indicator, cuts: Sequence[Cut]) -> DayTotals:
+    """(node, day) -> [numerator, denominator, own numerator, own denominator] for every day of the cut
+    periods (through each cut day) and every node of the area down to the day levels: the totals over
+    the node's subtree; "own" is the node's own records, or its whole subtree at the lowest level kept
+    (see IndicatorDay). Nothing is written. Empty when the indicator keeps no day rows."""
+    area = area_of(indicator)
+    top = day_top_depth(indicator)
+    if area.empty or top is None or not keeps_days(indicator) or not cuts:
+        return {}
+    limit = top + day_levels()
+    numerator, denominator = measures_of(indicator)
+    measures = [numerator, *([denominator] if denominator else [])]
+    nodes = _nodes(area.prefix)
+    kept = {pk for pk, (_path, depth) in nodes.items() if depth <= limit}
+    # node -> its ancestors-or-self that keep day rows, top first (the last one "owns" its records)
+    upper = {pk: [ancestor for ancestor in node_ids_of(path)[: limit + 1] if ancestor in kept]
+             for pk, (path, _depth) in nodes.items()}
+    totals: DayTotals = defaultdict(lambda: [0, 0, 0, 0])
+    days = _days_of(cuts)
+    # Runs of consecutive days, DAY_CHUNK at a time: each run is one scan (one CASE branch per day).
+    runs: list[list[dt.date]] = []
+    for day in days:
+        if runs and len(runs[-1]) < DAY_CHUNK and runs[-1][-1] + dt.timedelta(days=1) == day:
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    for run in runs:
+        found = own_values_many(measures, PeriodKind.DAY, [Cut(day, day) for day in run], path_prefix=area.prefix)
+        for side, values in enumerate(found):
+            for (node, day), value in values.items():
+                ancestors = upper.get(node)
+                if not ancestors:
+                    continue  # a node deleted since
+                for ancestor in ancestors:
+                    totals[(ancestor, day)][side] += value
+                totals[(ancestors[-1], day)][side + 2] += value
+    return dict(totals)
+
+
+DAY_COLUMNS = ("indicator_id", "node_id", "scope_path", "depth", "day", "numerator", "denominator",
+               "own_numerator", "own_denominator")
+
+
+def _write_days(indicator: Indicator, cuts: Sequence[Cut], totals: DayTotals) -> int:
+    """Replace the day rows of the cut periods: each node's non-zero days, and a row for every day for
+    the area's top node(s) (the marker that the day is stored). An indicator that keeps no day rows
+    has them all removed."""
+    if not keeps_days(indicator):
+        IndicatorDay.objects.filter(indicator=indicator).delete()
+        return 0
+    if not cuts:
+        return 0
+    area = area_of(indicator)
+    ops = connection.ops
+    first, last = cuts[0].start, period_end(indicator.period, cuts[-1].start)
+    IndicatorDay.objects.filter(indicator=indicator, day__gte=first, day__lte=last).delete()
+    if area.empty:
+        return 0
+    places = dict(
+        Node.objects.filter(pk__in={node for node, _day in totals} | set(area.anchors)).values_list("pk", "path")
+    )
+    dates = {day: ops.adapt_datefield_value(day) for day in _days_of(cuts)}
+
+    def row(node: int, day: dt.date, value: Sequence[int]) -> tuple[Any, ...]:
+        path = places[node]
+        return (indicator.pk, node, path, len(node_ids_of(path)) - 1, dates[day], *value)
+
+    present = {key for key, value in totals.items() if any(value) and key[0] in places and key[1] in dates}
+    rows = [row(node, day, totals[(node, day)]) for node, day in present]
+    rows += [row(anchor, day, (0, 0, 0, 0)) for day in dates for anchor in area.anchors
+             if anchor in places and (anchor, day) not in present]
+    _insert_values(rows, IndicatorDay, DAY_COLUMNS)
+    return len(rows)
+
+
+def _apply_day_change(indicator: Indicator, path: str, day: dt.date, numerator: Measure | None,
+                      denominator: Measure | None) -> None:
+    """Records of the node at `path` dated `day` changed: recount what the day row owning them holds
+    as its own (the node's own records when the node keeps day rows above the lowest level; else the
+    whole subtree of its ancestor at the lowest level), set it, and add the difference to that row and
+    every ancestor's. Each row's own part is recounted only for changes inside it, so the order of
+    the notifications does not matter. Only a day already stored (its marker row at the area's top
+    node exists) is touched; the caller holds the indicator's lock."""
+    top = day_top_depth(indicator)
+    if top is None or not keeps_days(indicator):
+        return
+    chain = node_ids_of(path)  # the node's ancestors-or-self, root first: index = depth
+    limit = top + day_levels()
+    kept = chain[top: limit + 1]
+    if not kept or not IndicatorDay.objects.filter(indicator=indicator, node_id=kept[0], day=day).exists():
+        return
+    owner_depth = top + len(kept) - 1
+
+    def path_at(depth: int) -> str:
+        return "/" + "".join(f"{pk}/" for pk in chain[: depth + 1])
+
+    sides = [side for side in (numerator, denominator) if side is not None]
+    cut = [Cut(day, day)]
+    if owner_depth < limit:  # the node itself keeps day rows above the lowest level: its own records
+        found = iter(own_values_many(sides, PeriodKind.DAY, cut, node_id=kept[-1], node_path=path_at(owner_depth)))
+    else:  # the lowest level: the owner's whole subtree
+        found = iter(own_values_many(sides, PeriodKind.DAY, cut, path_prefix=path_at(owner_depth)))
+    rows = IndicatorDay.objects.filter(indicator=indicator, day=day)
+    old = rows.filter(node_id=kept[-1]).values_list("own_numerator", "own_denominator").first() or (0, 0)
+    new = (
+        sum(next(found).values()) if numerator is not None else old[0],
+        sum(next(found).values()) if denominator is not None else old[1],
+    )
+    delta = (new[0] - old[0], new[1] - old[1])
+    if delta == (0, 0):
+        return
+    IndicatorDay.objects.bulk_create(
+        [IndicatorDay(indicator=indicator, node_id=pk, scope_path=path_at(depth), depth=depth, day=day)
+         for depth, pk in enumerate(kept, start=top)],
+        ignore_conflicts=True,
+    )
+    rows.filter(node_id=kept[-1]).update(own_numerator=new[0], own_denominator=new[1])
+    rows.filter(node_id__in=kept).update(
+        numerator=F("numerator") + delta[0], denominator=F("denominator") + delta[1]
+    )
 
 
 def _chunks(cuts: list[Cut], size: int) -> list[list[Cut]]:
@@ -527,10 +705,12 @@ def _apply_change(
             if cuts:
                 totals, nodes = compute(indicator, cuts)
                 _write(indicator, cuts, totals, nodes)
+                _write_days(indicator, cuts, compute_days(indicator, cuts))
             stored.pop(current, None)
         cuts = cuts_for(indicator, sorted(stored), today)
         if cuts:
             _apply_deltas(indicator, node_id, path, cuts, changed_numerator, changed_denominator)
+        _apply_day_change(indicator, path, day, changed_numerator, changed_denominator)
 
 
 def _apply_deltas(indicator: Indicator, node_id: int, path: str, cuts: list[Cut], numerator: Measure | None,
