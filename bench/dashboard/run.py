@@ -70,7 +70,8 @@ def percentiles(samples: list[float]) -> dict[str, float]:
 
 def _db_size(connection: Any, spec: dict[str, Any]) -> dict[str, Any]:
     sizes: dict[str, Any] = {}
-    tables = ("cases_case", "people_person", "indicators_indicatorvalue", "cases_inspection", "territory_node")
+    tables = ("cases_case", "people_person", "indicators_indicatorvalue", "indicators_indicatorday", "cases_inspection",
+              "territory_node")
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
             cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -352,6 +353,9 @@ def child_main(spec: dict[str, Any]) -> dict[str, Any]:  # noqa: C901 - one line
     timed(engine, "_snapshot_own", lambda args: f"snapshot {args[0].code}")
     timed(engine, "roll_up", lambda args: "roll-up in Python")
     timed(services, "_write", lambda args: "write IndicatorValue rows (delete + bulk_create)")
+    # Day rows (IndicatorDay): their scans are also counted in "scan ..." above.
+    timed(services, "compute_days", lambda args: "day rows: compute (scans by day + roll-up)")
+    timed(services, "_write_days", lambda args: "day rows: write IndicatorDay rows")
     log(f"{spec['db']}: recomputing every indicator")
     started = time.perf_counter()
     written = services.indicator_recompute_all()
@@ -364,6 +368,10 @@ def child_main(spec: dict[str, Any]) -> dict[str, Any]:  # noqa: C901 - one line
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE indicators_indicatorvalue")
+            cursor.execute("ANALYZE indicators_indicatorday")
+    from civicgrid.indicators.models import IndicatorDay
+
+    result["day_rows"] = IndicatorDay.objects.count()
 
     # Pages.
     backend = "django.contrib.auth.backends.ModelBackend"
@@ -745,6 +753,9 @@ def render(results: dict[str, Any]) -> str:  # noqa: C901 - a table
     row("  cases_case (+ indexes)", [_mib(run["sizes"].get("cases_case_bytes")) for run in runs])
     row("  people_person (+ indexes)", [_mib(run["sizes"].get("people_person_bytes")) for run in runs])
     row("  indicators_indicatorvalue (+ indexes)", [_mib(run["sizes"].get("indicators_indicatorvalue_bytes")) for run in runs])
+    if all("day_rows" in run for run in runs):
+        row("  indicators_indicatorday (+ indexes)", [_mib(run["sizes"].get("indicators_indicatorday_bytes")) for run in runs])
+        row("  day rows (IndicatorDay)", [f"{run['day_rows']:,}" for run in runs])
     row("child wall time", [f"{run['wall_s']:.0f} s" for run in runs])
     lines.append("")
     worst = max((page["latency_ms"]["p95"] for run in runs for page in run["pages"].values()), default=None)
@@ -780,10 +791,13 @@ def main() -> None:
     parser.add_argument("--incremental", type=int, default=50, help="cases closed one by one")
     parser.add_argument("--code", choices=("head", "worktree"), default="head",
                         help="measure the committed HEAD (exported once for the whole run) or the live work tree")
+    parser.add_argument("--pg-db", default=PG_DB, help="the scratch PostgreSQL database (dropped and created)")
     parser.add_argument("--keep", action="store_true", help="keep the databases (SQLite file path is printed)")
     parser.add_argument("--render", metavar="FILE", help="print the table of an earlier results file")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    global PG_DB
+    PG_DB = args.pg_db
 
     if args.child:
         spec = json.loads(args.child)
