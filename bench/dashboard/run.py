@@ -777,6 +777,7 @@ def render(results: dict[str, Any]) -> str:  # noqa: C901 - a table
 
 
 def main() -> None:
+    global PG_DB
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--households", type=int, default=1_000_000)
     parser.add_argument("--cases", type=int, default=5_000_000)
@@ -796,7 +797,6 @@ def main() -> None:
     parser.add_argument("--render", metavar="FILE", help="print the table of an earlier results file")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    global PG_DB
     PG_DB = args.pg_db
 
     if args.child:
