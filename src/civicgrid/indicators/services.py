@@ -29,7 +29,7 @@ from civicgrid.core.errors import ApplicationError
 from civicgrid.core.models import AuditAction
 from civicgrid.indicators.engine import Totals, node_ids_of, own_values_many, roll_up
 from civicgrid.indicators.models import Indicator, IndicatorDay, IndicatorValue
-from civicgrid.indicators.periods import Cut, period_end, period_start, starts_between
+from civicgrid.indicators.periods import Cut, next_start, period_end, period_start, starts_between
 from civicgrid.indicators.registry import (
     BuiltinIndicator,
     Direction,
@@ -655,11 +655,17 @@ def indicators_refresh_current(*, today: dt.date | None = None) -> int:
 # --- incremental update ------------------------------------------------------------------------
 
 
-def notify_changed(*, source: str, node_id: int, day: dt.date) -> None:
-    """Records of `source` attributed to node `node_id` and dated `day` changed: update the roll-ups of
-    every indicator using the source (that node and its ancestors, the affected periods). Call it from
-    `transaction.on_commit(..., robust=True)`; call once per (node, day) that changed — for a record that
-    moved, for its old and its new node/day."""
+def notify_changed(
+    *, source: str, node_id: int, day: dt.date | None = None, days: Iterable[dt.date] = ()
+) -> None:
+    """Records of `source` attributed to node `node_id` and dated `day` (or any of `days`) changed:
+    update the roll-ups of every indicator using the source (that node and its ancestors, the affected
+    periods and stored days). Call it from `transaction.on_commit(..., robust=True)`, once per node
+    with every day that changed there (a record's opened, deadline and closed days in one call: one
+    locked round per indicator) — for a record that moved, for its old and its new node."""
+    wanted = sorted({*days, *([day] if day is not None else [])})
+    if not wanted:
+        return
     path = Node.objects.filter(pk=node_id).values_list("path", flat=True).first()
     if path is None:
         return
@@ -667,38 +673,53 @@ def notify_changed(*, source: str, node_id: int, day: dt.date) -> None:
         numerator, denominator = measures_of(indicator)
         sides = [side for side in (numerator, denominator) if side is not None and side.source == source]
         if sides:
-            _apply_change(indicator, node_id, path, day, numerator, denominator, source)
+            _apply_change(indicator, node_id, path, wanted, numerator, denominator, source)
+
+
+def _runs(cuts: list[Cut], kind: str) -> list[list[Cut]]:
+    """Cuts split into runs of consecutive periods (one scan each)."""
+    runs: list[list[Cut]] = []
+    for cut in cuts:
+        if runs and next_start(kind, runs[-1][-1].start) == cut.start:
+            runs[-1].append(cut)
+        else:
+            runs.append([cut])
+    return runs
 
 
 def _apply_change(
-    indicator: Indicator, node_id: int, path: str, day: dt.date, numerator: Measure, denominator: Measure | None,
-    source: str,
+    indicator: Indicator, node_id: int, path: str, days: list[dt.date], numerator: Measure,
+    denominator: Measure | None, source: str,
 ) -> None:
     area = area_of(indicator)
     today = timezone.localdate()
     chain = node_ids_of(path)
     anchor = next((pk for pk in area.anchors if pk in chain), None)
-    if anchor is None or day > today:
-        return  # outside the indicator's region, or a date no stored period has reached
+    days = [day for day in days if day <= today]  # a date no stored period has reached yet: nothing
+    if anchor is None or not days:
+        return  # outside the indicator's region, or only dates to come
     changed_numerator = numerator if numerator.source == source else None
     changed_denominator = denominator if denominator is not None and denominator.source == source else None
     sides = [side for side in (changed_numerator, changed_denominator) if side is not None]
     # A stock or a snapshot carries a change into every later period; a flow stays in its own.
     lasting = any(side.window == Window.CUMULATIVE or get_source(side.source).is_snapshot for side in sides)
-    first = period_start(indicator.period, day)
-    current = period_start(indicator.period, today)
-    last = current if lasting else first
+    kind = indicator.period
+    starts = {period_start(kind, day) for day in days}
+    first = min(starts)
+    current = period_start(kind, today)
+    last = current if lasting else max(starts)
     with transaction.atomic():
         # One writer per indicator at a time: incremental updates and recomputations queue here.
         Indicator.objects.select_for_update().only("pk").get(pk=indicator.pk)
         Indicator.objects.filter(pk=indicator.pk).update(revision=F("revision") + 1)
-        stored = dict(
-            IndicatorValue.objects.filter(
-                indicator=indicator, period_kind=indicator.period, node_id=anchor,
-                period_start__gte=first, period_start__lte=last,
+        stored = {
+            start: as_of for start, as_of in IndicatorValue.objects.filter(
+                indicator=indicator, period_kind=kind, node_id=anchor, period_start__gte=first, period_start__lte=last,
             ).values_list("period_start", "as_of")
-        )
-        if first <= current <= last and stored.get(current) != today:
+            if lasting or start in starts
+        }
+        recounted: set[dt.date] = set()
+        if (current in starts or (lasting and first <= current)) and stored.get(current) != today:
             # The running period was counted through an earlier day (or not yet): recount it whole,
             # which takes this change in too.
             cuts = cuts_for(indicator, [current], today)
@@ -706,11 +727,13 @@ def _apply_change(
                 totals, nodes = compute(indicator, cuts)
                 _write(indicator, cuts, totals, nodes)
                 _write_days(indicator, cuts, compute_days(indicator, cuts))
+                recounted.add(current)
             stored.pop(current, None)
-        cuts = cuts_for(indicator, sorted(stored), today)
-        if cuts:
-            _apply_deltas(indicator, node_id, path, cuts, changed_numerator, changed_denominator)
-        _apply_day_change(indicator, path, day, changed_numerator, changed_denominator)
+        for run in _runs(cuts_for(indicator, sorted(stored), today), kind):
+            _apply_deltas(indicator, node_id, path, run, changed_numerator, changed_denominator)
+        for day in days:
+            if period_start(kind, day) not in recounted:
+                _apply_day_change(indicator, path, day, changed_numerator, changed_denominator)
 
 
 def _apply_deltas(indicator: Indicator, node_id: int, path: str, cuts: list[Cut], numerator: Measure | None,

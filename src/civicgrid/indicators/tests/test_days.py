@@ -128,7 +128,7 @@ def test_as_of_from_day_rows_equals_the_registries(world, settings, levels, seed
     # Incremental updates: moved to another day, to another node, deleted (after the days asked
     # about), and new records — each notified for its old and new (node, day), as the domain does.
     people = list(Person.objects.all())
-    for person in rng.sample(people, 12):
+    for number, person in enumerate(rng.sample(people, 12)):
         old_node, old_day = person.address_node_id, person.birth_date
         action = rng.choice(["day", "node", "delete"])
         if action == "day":
@@ -139,8 +139,14 @@ def test_as_of_from_day_rows_equals_the_registries(world, settings, levels, seed
         else:
             Person.objects.filter(pk=person.pk).update(deleted_at=timezone.now())
         person.refresh_from_db()
-        for node_id, day in {(old_node, old_day), (person.address_node_id, person.birth_date)}:
-            notify_changed(source=factories.PEOPLE_BY_NODE, node_id=node_id, day=day)
+        touched = {(old_node, old_day), (person.address_node_id, person.birth_date)}
+        if number % 2:  # one call per (node, day) ...
+            for node_id, day in touched:
+                notify_changed(source=factories.PEOPLE_BY_NODE, node_id=node_id, day=day)
+        else:  # ... or one per node with all its days
+            for node_id in {node_id for node_id, _day in touched}:
+                notify_changed(source=factories.PEOPLE_BY_NODE, node_id=node_id,
+                               days=[day for other, day in touched if other == node_id])
     for index in range(5):
         added = base.person(rng.choice(nodes), name=f"新{index}", birth_date=_random_day(rng), sex="F")
         notify_changed(source=factories.PEOPLE_BY_NODE, node_id=added.address_node_id, day=added.birth_date)
