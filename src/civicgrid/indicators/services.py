@@ -27,7 +27,7 @@ from civicgrid.accounts.roles import Action
 from civicgrid.core import audit
 from civicgrid.core.errors import ApplicationError
 from civicgrid.core.models import AuditAction
-from civicgrid.indicators.engine import Totals, node_ids_of, own_values_many, roll_up
+from civicgrid.indicators.engine import Totals, node_ids_of, own_values_by_day, own_values_many, roll_up
 from civicgrid.indicators.models import Indicator, IndicatorDay, IndicatorValue
 from civicgrid.indicators.periods import Cut, next_start, period_end, period_start, starts_between
 from civicgrid.indicators.registry import (
@@ -56,7 +56,7 @@ ANALYZE_AFTER = 10_000  # rows
 # Levels below the top node of an indicator's area that keep day rows (IndicatorDay): with 1, the
 # county and its towns (setting CIVICGRID_INDICATOR_DAY_LEVELS).
 DAY_LEVELS = 1
-# Days counted in one scan when day rows are recomputed (one CASE branch per day).
+# Days counted in one scan when day rows are recomputed from a datetime (one CASE branch per day).
 DAY_CHUNK = 31
 # Fields a built-in's registration owns; the others (name, target, region, validity, on/off, order)
 # are the administrators' and survive a sync.
@@ -457,23 +457,26 @@ def compute_days(indicator: Indicator, cuts: Sequence[Cut]) -> DayTotals:
              for pk, (path, _depth) in nodes.items()}
     totals: DayTotals = defaultdict(lambda: [0, 0, 0, 0])
     days = _days_of(cuts)
-    # Runs of consecutive days, DAY_CHUNK at a time: each run is one scan (one CASE branch per day).
+    # Runs of consecutive days (the cuts of periods running through today or cut earlier leave gaps).
     runs: list[list[dt.date]] = []
     for day in days:
-        if runs and len(runs[-1]) < DAY_CHUNK and runs[-1][-1] + dt.timedelta(days=1) == day:
+        if runs and runs[-1][-1] + dt.timedelta(days=1) == day:
             runs[-1].append(day)
         else:
             runs.append([day])
+    owner = {pk: ancestors[-1] for pk, ancestors in upper.items() if ancestors}
     for run in runs:
-        found = own_values_many(measures, PeriodKind.DAY, [Cut(day, day) for day in run], path_prefix=area.prefix)
+        found = own_values_by_day(measures, run[0], run[-1], path_prefix=area.prefix, chunk=DAY_CHUNK)
         for side, values in enumerate(found):
+            owned: dict[tuple[int, dt.date], int] = defaultdict(int)
             for (node, day), value in values.items():
-                ancestors = upper.get(node)
-                if not ancestors:
-                    continue  # a node deleted since
-                for ancestor in ancestors:
+                keeper = owner.get(node)
+                if keeper is not None:  # else a node deleted since
+                    owned[(keeper, day)] += value
+            for (keeper, day), value in owned.items():
+                totals[(keeper, day)][side + 2] += value
+                for ancestor in upper[keeper]:
                     totals[(ancestor, day)][side] += value
-                totals[(ancestors[-1], day)][side + 2] += value
     return dict(totals)
 
 

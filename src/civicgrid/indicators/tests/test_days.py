@@ -220,3 +220,44 @@ def test_day_rows_are_scoped_like_values(world):
     from civicgrid.indicators.policies import day_policy
 
     assert {row.scope_path[: len(world.town_a.path)] for row in day_policy.viewable(officer)} == {world.town_a.path}
+
+
+def test_days_of_a_datetime_field_are_local_days(world):
+    """A datetime date field is placed by its local day (the scans by CASE, not by the date itself)."""
+    nodes = _tree(world)
+    rng = random.Random(3)
+    _people(rng, nodes, 25)
+    for person in Person.objects.all():
+        moment = timezone.make_aware(dt.datetime.combine(_random_day(rng), dt.time(rng.randrange(24), 30)))
+        Person.objects.filter(pk=person.pk).update(created_at=moment)
+    indicator = factories.indicator(
+        "registered_rate", Measure(factories.PEOPLE_BY_NODE, date_field="created_at", filters={"sex": "F"}),
+        Measure(factories.PEOPLE_BY_NODE, date_field="created_at"),
+    )
+    indicator_recompute(indicator=indicator, first=FIRST)
+    actor = _admin()
+    for day in sorted({_random_day(rng) for _index in range(5)}):
+        start = period_start("month", day)
+        found = indicator_as_of(actor=actor, indicator=indicator, node=world.district,
+                                children=[world.town_a, world.town_b], day=day)
+        people = [person for person in Person.objects.all() if start <= timezone.localdate(person.created_at) <= day]
+        assert (found.reading.numerator, found.reading.denominator) == (
+            sum(person.sex == "F" for person in people), len(people)
+        )
+        if day != period_end("month", start):
+            assert found.from_days
+
+
+def test_by_day_scan_equals_the_day_cuts(world):
+    from civicgrid.indicators.engine import own_values_by_day, own_values_many
+
+    nodes = _tree(world)
+    _people(random.Random(9), nodes, 30)
+    measures = [Measure(factories.PEOPLE_BY_NODE, date_field="birth_date", filters={"sex": "F"}),
+                Measure(factories.PEOPLE_BY_PATH, date_field="birth_date")]
+    days = [LAST_MONTH + dt.timedelta(days=offset) for offset in range(31)
+            if LAST_MONTH + dt.timedelta(days=offset) <= TODAY]
+    by_day = own_values_by_day(measures, days[0], days[-1])
+    by_cuts = own_values_many(measures, "day", [Cut(day, day) for day in days])
+    assert by_day == by_cuts
+    assert any(by_day)
