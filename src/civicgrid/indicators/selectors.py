@@ -95,11 +95,14 @@ def indicator_node_choices(*, actor: Any, around: Sequence[Node] = ()) -> list[N
     tops = scope_paths(actor)
     if not tops:
         return []
+    # Ordered by depth first, not by path: the rows come from the path and parent indexes (a bitmap
+    # OR on PostgreSQL, a top-N sort of a few dozen rows) rather than from a walk of the whole tree
+    # in path order; the top nodes come first if the limit cuts. Tree order is restored below.
     found = {
         node.pk: node for node in _nodes(actor).filter(
             Q(path__in=tops) | Q(parent_id__in=Subquery(Node.objects.filter(path__in=tops).values("pk")))
         )
-        .only("pk", "code", "name", "depth", "path").order_by("path")[:PICKER_LIMIT]
+        .only("pk", "code", "name", "depth", "path").order_by("depth", "path")[:PICKER_LIMIT]
     }
     for node in around:
         found.setdefault(node.pk, node)
