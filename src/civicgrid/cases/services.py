@@ -86,8 +86,8 @@ def notify_indicators(source: str, node_id: int, days: Iterable[dt.date | None])
     def send() -> None:
         from civicgrid.indicators.services import notify_changed
 
-        for day in wanted:
-            notify_changed(source=source, node_id=node_id, day=day)
+        # One call with every day: one locked round per indicator, not one per day.
+        notify_changed(source=source, node_id=node_id, days=wanted)
 
     transaction.on_commit(send, robust=True)
 

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import models
+from django.db import connections, models
 from django.db.models import Case, Count, F, Q, Sum, Value, When
 from django.utils import timezone
 
@@ -105,15 +105,21 @@ def _model_own(
     date_name, window = measures[0].date_field, measures[0].window
     is_datetime = isinstance(model._meta.get_field(date_name), models.DateTimeField)
 
+    by_path = source.node_is_path
+    key_field = source.node_field if by_path else f"{source.node_field}_id"
+
     def bound(day: dt.date) -> dt.date | dt.datetime:
         return _local_midnight(day) if is_datetime else day
 
     def aggregates() -> dict[str, Any]:
+        # A count counts the node column, not the primary key: the same number (records without a
+        # node are not placed anyway), and an index on (date, node, filter columns) then covers the
+        # whole scan (PostgreSQL: an index-only scan, no INCLUDE of the id).
         found: dict[str, Any] = {}
         for index, measure in enumerate(measures):
             condition = _filters_q(measure.filters) if measure.filters else None
             found[f"measure_{index}"] = (
-                Count("pk", filter=condition) if measure.aggregate == Aggregate.COUNT
+                Count(key_field, filter=condition) if measure.aggregate == Aggregate.COUNT
                 else Sum(measure.sum_field, filter=condition)
             )
         return found
@@ -122,8 +128,6 @@ def _model_own(
     base = model._default_manager.filter(
         _where_node(source, path_prefix=path_prefix, node_id=node_id, node_path=node_path)
     )
-    by_path = source.node_is_path
-    key_field = source.node_field if by_path else f"{source.node_field}_id"
     stock = window == Window.CUMULATIVE
     # Bucket -1 holds a stock's records from before the first period (the same scan counts them).
     edges = [(-1, first)] if stock else []
@@ -191,6 +195,86 @@ def own_values(
     under `path_prefix` (or the one node `node_id`, whose path is `node_path`). Cuts are consecutive
     periods of `kind`; only the last may end before the period does."""
     return own_values_many([measure], kind, cuts, path_prefix=path_prefix, node_id=node_id, node_path=node_path)[0]
+
+
+def own_values_by_day(
+    measures: Sequence[Measure], first: dt.date, last: dt.date, *, path_prefix: str = "", chunk: int = 31,
+) -> list[dict[Key, int]]:
+    """What each node's own records contribute to flow measures on each day from `first` to `last`
+    ((node, day) -> value; a day is its own period). Measures sharing a model source and a date
+    field that is a DateField are counted in one scan grouped by the date itself — in the order of
+    an index on (date, node, ...), read through the cursor (a year of a county is a million groups);
+    others (datetimes) by own_values_many over day cuts, `chunk` days per scan."""
+    results: list[dict[Key, int]] = [{} for _measure in measures]
+    if first > last:
+        return results
+    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for index, measure in enumerate(measures):
+        if measure.window != Window.PERIOD:
+            raise ValueError("own_values_by_day counts flows only")
+        groups[(measure.source, measure.date_field)].append(index)
+    for (source_code, date_name), indexes in groups.items():
+        source = get_source(source_code)
+        chosen = [measures[index] for index in indexes]
+        if source.is_snapshot or isinstance(source.get_model()._meta.get_field(date_name), models.DateTimeField):
+            days = [first + dt.timedelta(days=offset) for offset in range((last - first).days + 1)]
+            found: list[dict[Key, int]] = [{} for _measure in chosen]
+            for start in range(0, len(days), chunk):
+                cuts = [Cut(day, day) for day in days[start:start + chunk]]
+                for into, values in zip(found, own_values_many(chosen, "day", cuts, path_prefix=path_prefix), strict=True):
+                    into.update(values)
+        else:
+            found = _model_by_day(source, chosen, first, last, path_prefix=path_prefix)
+        for index, values in zip(indexes, found, strict=True):
+            results[index] = values
+    return results
+
+
+def _model_by_day(
+    source: Source, measures: Sequence[Measure], first: dt.date, last: dt.date, *, path_prefix: str
+) -> list[dict[Key, int]]:
+    model = source.get_model()
+    date_name = measures[0].date_field
+    by_path = source.node_is_path
+    key_field = source.node_field if by_path else f"{source.node_field}_id"
+    aggregates: dict[str, Any] = {}
+    for index, measure in enumerate(measures):
+        condition = _filters_q(measure.filters) if measure.filters else None
+        aggregates[f"measure_{index}"] = (
+            Count(key_field, filter=condition) if measure.aggregate == Aggregate.COUNT
+            else Sum(measure.sum_field, filter=condition)
+        )
+    queryset = (
+        model._default_manager.filter(_where_node(source, path_prefix=path_prefix, node_id=None, node_path=""))
+        .filter(**{f"{date_name}__gte": first, f"{date_name}__lte": last})
+        .values(date_name, key_field).annotate(**aggregates).order_by()
+    )
+    sql, params = queryset.query.sql_with_params()
+    found: list[dict[Key, int]] = [defaultdict(int) for _measure in measures]
+    days: dict[Any, dt.date] = {}
+    nodes: dict[Any, int | None] = {}
+    with connections[queryset.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        while True:
+            rows = cursor.fetchmany(10_000)
+            if not rows:
+                break
+            for row in rows:
+                raw_day, raw_node = row[0], row[1]
+                day = days.get(raw_day)
+                if day is None:
+                    day = days[raw_day] = (
+                        raw_day if isinstance(raw_day, dt.date) else dt.date.fromisoformat(str(raw_day))
+                    )
+                if raw_node not in nodes:
+                    nodes[raw_node] = _node_of(raw_node, by_path)
+                node = nodes[raw_node]
+                if node is None:
+                    continue
+                for index, value in enumerate(row[2:]):
+                    if value:
+                        found[index][(node, day)] += int(value)
+    return [dict(values) for values in found]
 
 
 def own_values_many(

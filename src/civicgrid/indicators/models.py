@@ -127,3 +127,40 @@ class IndicatorValue(models.Model):
         if not self.denominator:
             return None
         return Decimal(self.numerator) / Decimal(self.denominator)
+
+
+class IndicatorDay(models.Model):
+    """What one day adds to an indicator at one node: numerator and denominator summed over the
+    node's whole subtree for the records dated that day. Kept only for indicators whose numerator and
+    denominator are flows over registries (a period counted through day D is then the sum of its days
+    up to D), and only for the top node of the indicator's area and the levels just below it
+    (`services.day_levels()`), where counting an "as of" day from the registries means scanning most
+    of the county. The top node has a row for every stored day (the marker that the day is stored);
+    other nodes only where the day has anything. `scope_path` and `depth` copy the node's.
+    Invariant: numerator = own_numerator + Σ numerator of the node's children that keep day rows
+    (the same for the denominator)."""
+
+    indicator = models.ForeignKey(Indicator, on_delete=models.CASCADE, related_name="days", verbose_name=_("指标"))
+    node = models.ForeignKey(
+        "territory.Node", on_delete=models.CASCADE, related_name="indicator_days", verbose_name=_("网格节点")
+    )
+    scope_path = models.CharField(max_length=255, editable=False)
+    depth = models.PositiveSmallIntegerField(default=0, editable=False)
+    day = models.DateField(_("日期"))
+    numerator = models.BigIntegerField(_("分子"), default=0)
+    denominator = models.BigIntegerField(_("分母"), default=0)
+    # What the incremental update recounts for this row: the node's own records above the lowest
+    # level kept; at the lowest level, its whole subtree (nothing below it keeps day rows).
+    own_numerator = models.BigIntegerField(default=0)
+    own_denominator = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["indicator_id", "day", "scope_path"]
+        verbose_name = _("指标日值")
+        verbose_name_plural = _("指标日值")
+        constraints = [
+            models.UniqueConstraint(fields=["indicator", "node", "day"], name="indicators_day_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.indicator_id}@{self.node_id} {self.day}"

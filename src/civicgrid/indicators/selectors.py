@@ -14,14 +14,15 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Q, QuerySet, Subquery
+from django.db.models import Q, QuerySet, Subquery, Sum
 from django.http import Http404
 from django.utils import timezone
 
 from civicgrid.accounts.roles import Action
-from civicgrid.indicators.models import UNIT_SCALE, Indicator, IndicatorValue
+from civicgrid.indicators.engine import node_ids_of
+from civicgrid.indicators.models import UNIT_SCALE, Indicator, IndicatorDay, IndicatorValue
 from civicgrid.indicators.periods import Cut, label, last_starts, period_end, period_start
-from civicgrid.indicators.policies import value_policy
+from civicgrid.indicators.policies import day_policy, value_policy
 from civicgrid.indicators.registry import Direction, Unit
 from civicgrid.territory.models import Node
 from civicgrid.territory.scoping import scope_paths, scope_q
@@ -94,11 +95,14 @@ def indicator_node_choices(*, actor: Any, around: Sequence[Node] = ()) -> list[N
     tops = scope_paths(actor)
     if not tops:
         return []
+    # Ordered by depth first, not by path: the rows come from the path and parent indexes (a bitmap
+    # OR on PostgreSQL, a top-N sort of a few dozen rows) rather than from a walk of the whole tree
+    # in path order; the top nodes come first if the limit cuts. Tree order is restored below.
     found = {
         node.pk: node for node in _nodes(actor).filter(
             Q(path__in=tops) | Q(parent_id__in=Subquery(Node.objects.filter(path__in=tops).values("pk")))
         )
-        .only("pk", "code", "name", "depth", "path").order_by("path")[:PICKER_LIMIT]
+        .only("pk", "code", "name", "depth", "path").order_by("depth", "path")[:PICKER_LIMIT]
     }
     for node in around:
         found.setdefault(node.pk, node)
@@ -333,6 +337,38 @@ class AsOf:
     reading: Reading
     children: list[RankedChild] = field(default_factory=list)
     computed: bool = False  # True when counted from the registries (no stored row through that day)
+    from_days: bool = False  # True when summed from the stored day rows (IndicatorDay)
+
+
+def _day_sums(
+    *, actor: Any, indicator: Indicator, node: Node, children: Sequence[Node], start: dt.date, day: dt.date
+) -> dict[int, tuple[int, int]] | None:
+    """The node's and its children's (numerator, denominator) for the period from `start` counted
+    through `day`, summed from the day rows — or None when they cannot answer: the indicator keeps no
+    day rows, the node or its children lie below the day levels or outside the indicator's region,
+    or a day of the range is not stored (no marker row at the area's top node)."""
+    from civicgrid.indicators.services import day_levels, day_top_depth, keeps_days
+
+    top = day_top_depth(indicator)
+    if top is None or not keeps_days(indicator):
+        return None
+    if node.depth + (1 if children else 0) > top + day_levels() or node.depth < top:
+        return None
+    if indicator.region_path and not node.path.startswith(indicator.region_path):
+        return None
+    anchor = node_ids_of(node.path)[top]
+    # Whether every day of the range is stored: a fact about the table, not about anyone's data.
+    stored_days = IndicatorDay.objects.filter(indicator=indicator, node_id=anchor, day__gte=start, day__lte=day).count()
+    if stored_days != (day - start).days + 1:
+        return None
+    rows = (
+        day_policy.viewable(actor)
+        .filter(indicator=indicator, node_id__in=[node.pk, *(child.pk for child in children)],
+                day__gte=start, day__lte=day)
+        .values("node_id").annotate(total_numerator=Sum("numerator"), total_denominator=Sum("denominator"))
+        .order_by()
+    )
+    return {row["node_id"]: (int(row["total_numerator"]), int(row["total_denominator"])) for row in rows}
 
 
 def indicator_as_of(
@@ -359,18 +395,21 @@ def indicator_as_of(
             indicator, reading.as_of or day, reading,
             child_ranking(actor=actor, indicator=indicator, node=node, children=children, on=day),
         )
-    totals, _nodes_found = compute(indicator, [Cut(start, day)], prefix=node.path)
+    summed = _day_sums(actor=actor, indicator=indicator, node=node, children=children, start=start, day=day)
+    from_days = summed is not None
+    if summed is None:
+        totals, _nodes_found = compute(indicator, [Cut(start, day)], prefix=node.path)
+        summed = {node_id: (found.numerator, found.denominator) for (node_id, _start), found in totals.items()}
 
     def reading_of(pk: int) -> Reading:
-        found = totals.get((pk, start))
-        return Reading(indicator, pk, start, day, found.numerator if found else 0, found.denominator if found else 0,
-                       stored=False)
+        numerator, denominator = summed.get(pk, (0, 0))
+        return Reading(indicator, pk, start, day, numerator, denominator, stored=False)
 
     ranked = rank(((child, reading_of(child.pk)) for child in children), indicator.direction)
     names = responsible_on(actor=actor, nodes=list(children), day=day) if children else {}
     for row in ranked:
         row.responsible = names.get(row.node.pk, "")
-    return AsOf(indicator, day, reading_of(node.pk), ranked, computed=True)
+    return AsOf(indicator, day, reading_of(node.pk), ranked, computed=not from_days, from_days=from_days)
 
 
 # --- the dashboard -----------------------------------------------------------------------------

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db import connection, transaction
+from django.conf import settings
+from django.db import connection, models, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 from django.utils.text import slugify
@@ -25,9 +27,9 @@ from civicgrid.accounts.roles import Action
 from civicgrid.core import audit
 from civicgrid.core.errors import ApplicationError
 from civicgrid.core.models import AuditAction
-from civicgrid.indicators.engine import Totals, node_ids_of, own_values_many, roll_up
-from civicgrid.indicators.models import Indicator, IndicatorValue
-from civicgrid.indicators.periods import Cut, period_end, period_start, starts_between
+from civicgrid.indicators.engine import Totals, node_ids_of, own_values_by_day, own_values_many, roll_up
+from civicgrid.indicators.models import Indicator, IndicatorDay, IndicatorValue
+from civicgrid.indicators.periods import Cut, next_start, period_end, period_start, starts_between
 from civicgrid.indicators.registry import (
     BuiltinIndicator,
     Direction,
@@ -51,6 +53,11 @@ CHUNK = {PeriodKind.DAY: 31, PeriodKind.WEEK: 27, PeriodKind.MONTH: 25, PeriodKi
 RACE_RETRIES = 2
 BATCH_SIZE = 1000
 ANALYZE_AFTER = 10_000  # rows
+# Levels below the top node of an indicator's area that keep day rows (IndicatorDay): with 1, the
+# county and its towns (setting CIVICGRID_INDICATOR_DAY_LEVELS).
+DAY_LEVELS = 1
+# Days counted in one scan when day rows are recomputed from a datetime (one CASE branch per day).
+DAY_CHUNK = 31
 # Fields a built-in's registration owns; the others (name, target, region, validity, on/off, order)
 # are the administrators' and survive a sync.
 BUILTIN_OWNED = ("numerator", "denominator", "unit", "direction", "period", "description")
@@ -322,14 +329,15 @@ VALUE_COLUMNS = ("indicator_id", "node_id", "scope_path", "depth", "period_kind"
                  "denominator", "own_numerator", "own_denominator", "computed_at")
 
 
-def _insert_values(rows: list[tuple[Any, ...]]) -> None:
+def _insert_values(rows: list[tuple[Any, ...]], model: type[models.Model] = IndicatorValue,
+                   names: Sequence[str] = VALUE_COLUMNS) -> None:
     """Insert value rows with executemany: a recomputation writes tens of thousands of them, and the
     ORM's bulk_create spends most of its time preparing values one field at a time."""
     if not rows:
         return
-    table = connection.ops.quote_name(IndicatorValue._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(column) for column in VALUE_COLUMNS)
-    sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(VALUE_COLUMNS))})"  # noqa: S608 - fixed names
+    table = connection.ops.quote_name(model._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(column) for column in names)
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(names))})"  # noqa: S608 - fixed names
     with connection.cursor() as cursor:
         for index in range(0, len(rows), BATCH_SIZE * 5):
             cursor.executemany(sql, rows[index:index + BATCH_SIZE * 5])
@@ -363,23 +371,196 @@ def _write(indicator: Indicator, cuts: list[Cut], totals: Mapping[Any, Totals], 
 
 
 def _recompute_cuts(indicator: Indicator, cuts: list[Cut]) -> int:
-    """Compute and replace the stored values of the cut periods. The computation runs outside the
-    lock; when an incremental update committed meanwhile (the revision moved) it runs again, and the
-    last time holding the indicator's row lock, so no update is lost."""
+    """Compute and replace the stored values (and day rows) of the cut periods. The computation runs
+    outside the lock; when an incremental update committed meanwhile (the revision moved) it runs
+    again, and the last time holding the indicator's row lock, so no update is lost."""
     for attempt in range(RACE_RETRIES + 1):
         final = attempt == RACE_RETRIES
         seen = None
         if not final:
             seen = Indicator.objects.filter(pk=indicator.pk).values_list("revision", flat=True).get()
             totals, nodes = compute(indicator, cuts)
+            days = compute_days(indicator, cuts)
         with transaction.atomic():
             locked = Indicator.objects.select_for_update().only("pk", "revision").get(pk=indicator.pk)
             if final:
                 totals, nodes = compute(indicator, cuts)
+                days = compute_days(indicator, cuts)
             elif locked.revision != seen:
                 continue
-            return _write(indicator, cuts, totals, nodes)
+            written = _write(indicator, cuts, totals, nodes)
+            _write_days(indicator, cuts, days)
+            return written
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+# --- day rows (as of a day inside a period) ----------------------------------------------------
+
+
+def day_levels() -> int:
+    """Levels below the top node of an indicator's area that keep day rows."""
+    return max(0, int(getattr(settings, "CIVICGRID_INDICATOR_DAY_LEVELS", DAY_LEVELS)))
+
+
+def keeps_days(indicator: Indicator) -> bool:
+    """Whether the indicator keeps day rows: periods longer than a day, and a numerator and denominator
+    that are flows over model sources — then a period counted through day D is the sum of its days up
+    to D. A stock or a snapshot is not a sum of days; those are counted from the registries."""
+    if indicator.period == PeriodKind.DAY:
+        return False
+    try:
+        sides = [side for side in measures_of(indicator) if side is not None]
+        return all(side.window == Window.PERIOD and not get_source(side.source).is_snapshot for side in sides)
+    except ApplicationError:
+        return False
+
+
+def day_top_depth(indicator: Indicator) -> int | None:
+    """The depth of the top node of the indicator's area (None: its region is missing)."""
+    if not indicator.region_code:
+        return 0
+    if not indicator.region_path:
+        return None
+    return len(node_ids_of(indicator.region_path)) - 1
+
+
+def _days_of(cuts: Sequence[Cut]) -> list[dt.date]:
+    days = []
+    for cut in cuts:
+        day = cut.start
+        while day <= cut.day:
+            days.append(day)
+            day += dt.timedelta(days=1)
+    return days
+
+
+# (node, day) -> [numerator, denominator, own_numerator, own_denominator]
+DayTotals = dict[tuple[int, dt.date], list[int]]
+
+
+def compute_days(indicator: Indicator, cuts: Sequence[Cut]) -> DayTotals:
+    """(node, day) -> [numerator, denominator, own numerator, own denominator] for every day of the cut
+    periods (through each cut day) and every node of the area down to the day levels: the totals over
+    the node's subtree; "own" is the node's own records, or its whole subtree at the lowest level kept
+    (see IndicatorDay). Nothing is written. Empty when the indicator keeps no day rows."""
+    area = area_of(indicator)
+    top = day_top_depth(indicator)
+    if area.empty or top is None or not keeps_days(indicator) or not cuts:
+        return {}
+    limit = top + day_levels()
+    numerator, denominator = measures_of(indicator)
+    measures = [numerator, *([denominator] if denominator else [])]
+    nodes = _nodes(area.prefix)
+    kept = {pk for pk, (_path, depth) in nodes.items() if depth <= limit}
+    # node -> its ancestors-or-self that keep day rows, top first (the last one "owns" its records)
+    upper = {pk: [ancestor for ancestor in node_ids_of(path)[: limit + 1] if ancestor in kept]
+             for pk, (path, _depth) in nodes.items()}
+    totals: DayTotals = defaultdict(lambda: [0, 0, 0, 0])
+    days = _days_of(cuts)
+    # Runs of consecutive days (the cuts of periods running through today or cut earlier leave gaps).
+    runs: list[list[dt.date]] = []
+    for day in days:
+        if runs and runs[-1][-1] + dt.timedelta(days=1) == day:
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    owner = {pk: ancestors[-1] for pk, ancestors in upper.items() if ancestors}
+    for run in runs:
+        found = own_values_by_day(measures, run[0], run[-1], path_prefix=area.prefix, chunk=DAY_CHUNK)
+        for side, values in enumerate(found):
+            owned: dict[tuple[int, dt.date], int] = defaultdict(int)
+            for (node, day), value in values.items():
+                keeper = owner.get(node)
+                if keeper is not None:  # else a node deleted since
+                    owned[(keeper, day)] += value
+            for (keeper, day), value in owned.items():
+                totals[(keeper, day)][side + 2] += value
+                for ancestor in upper[keeper]:
+                    totals[(ancestor, day)][side] += value
+    return dict(totals)
+
+
+DAY_COLUMNS = ("indicator_id", "node_id", "scope_path", "depth", "day", "numerator", "denominator",
+               "own_numerator", "own_denominator")
+
+
+def _write_days(indicator: Indicator, cuts: Sequence[Cut], totals: DayTotals) -> int:
+    """Replace the day rows of the cut periods: each node's non-zero days, and a row for every day for
+    the area's top node(s) (the marker that the day is stored). An indicator that keeps no day rows
+    has them all removed."""
+    if not keeps_days(indicator):
+        IndicatorDay.objects.filter(indicator=indicator).delete()
+        return 0
+    if not cuts:
+        return 0
+    area = area_of(indicator)
+    ops = connection.ops
+    first, last = cuts[0].start, period_end(indicator.period, cuts[-1].start)
+    IndicatorDay.objects.filter(indicator=indicator, day__gte=first, day__lte=last).delete()
+    if area.empty:
+        return 0
+    places = dict(
+        Node.objects.filter(pk__in={node for node, _day in totals} | set(area.anchors)).values_list("pk", "path")
+    )
+    dates = {day: ops.adapt_datefield_value(day) for day in _days_of(cuts)}
+
+    def row(node: int, day: dt.date, value: Sequence[int]) -> tuple[Any, ...]:
+        path = places[node]
+        return (indicator.pk, node, path, len(node_ids_of(path)) - 1, dates[day], *value)
+
+    present = {key for key, value in totals.items() if any(value) and key[0] in places and key[1] in dates}
+    rows = [row(node, day, totals[(node, day)]) for node, day in present]
+    rows += [row(anchor, day, (0, 0, 0, 0)) for day in dates for anchor in area.anchors
+             if anchor in places and (anchor, day) not in present]
+    _insert_values(rows, IndicatorDay, DAY_COLUMNS)
+    return len(rows)
+
+
+def _apply_day_change(indicator: Indicator, path: str, day: dt.date, numerator: Measure | None,
+                      denominator: Measure | None) -> None:
+    """Records of the node at `path` dated `day` changed: recount what the day row owning them holds
+    as its own (the node's own records when the node keeps day rows above the lowest level; else the
+    whole subtree of its ancestor at the lowest level), set it, and add the difference to that row and
+    every ancestor's. Each row's own part is recounted only for changes inside it, so the order of
+    the notifications does not matter. Only a day already stored (its marker row at the area's top
+    node exists) is touched; the caller holds the indicator's lock."""
+    top = day_top_depth(indicator)
+    if top is None or not keeps_days(indicator):
+        return
+    chain = node_ids_of(path)  # the node's ancestors-or-self, root first: index = depth
+    limit = top + day_levels()
+    kept = chain[top: limit + 1]
+    if not kept or not IndicatorDay.objects.filter(indicator=indicator, node_id=kept[0], day=day).exists():
+        return
+    owner_depth = top + len(kept) - 1
+
+    def path_at(depth: int) -> str:
+        return "/" + "".join(f"{pk}/" for pk in chain[: depth + 1])
+
+    sides = [side for side in (numerator, denominator) if side is not None]
+    cut = [Cut(day, day)]
+    if owner_depth < limit:  # the node itself keeps day rows above the lowest level: its own records
+        found = iter(own_values_many(sides, PeriodKind.DAY, cut, node_id=kept[-1], node_path=path_at(owner_depth)))
+    else:  # the lowest level: the owner's whole subtree
+        found = iter(own_values_many(sides, PeriodKind.DAY, cut, path_prefix=path_at(owner_depth)))
+    rows = IndicatorDay.objects.filter(indicator=indicator, day=day)
+    old = rows.filter(node_id=kept[-1]).values_list("own_numerator", "own_denominator").first() or (0, 0)
+    new = (
+        sum(next(found).values()) if numerator is not None else old[0],
+        sum(next(found).values()) if denominator is not None else old[1],
+    )
+    delta = (new[0] - old[0], new[1] - old[1])
+    if delta == (0, 0):
+        return
+    IndicatorDay.objects.bulk_create(
+        [IndicatorDay(indicator=indicator, node_id=pk, scope_path=path_at(depth), depth=depth, day=day)
+         for depth, pk in enumerate(kept, start=top)],
+        ignore_conflicts=True,
+    )
+    rows.filter(node_id=kept[-1]).update(own_numerator=new[0], own_denominator=new[1])
+    rows.filter(node_id__in=kept).update(
+        numerator=F("numerator") + delta[0], denominator=F("denominator") + delta[1]
+    )
 
 
 def _chunks(cuts: list[Cut], size: int) -> list[list[Cut]]:
@@ -477,11 +658,17 @@ def indicators_refresh_current(*, today: dt.date | None = None) -> int:
 # --- incremental update ------------------------------------------------------------------------
 
 
-def notify_changed(*, source: str, node_id: int, day: dt.date) -> None:
-    """Records of `source` attributed to node `node_id` and dated `day` changed: update the roll-ups of
-    every indicator using the source (that node and its ancestors, the affected periods). Call it from
-    `transaction.on_commit(..., robust=True)`; call once per (node, day) that changed — for a record that
-    moved, for its old and its new node/day."""
+def notify_changed(
+    *, source: str, node_id: int, day: dt.date | None = None, days: Iterable[dt.date] = ()
+) -> None:
+    """Records of `source` attributed to node `node_id` and dated `day` (or any of `days`) changed:
+    update the roll-ups of every indicator using the source (that node and its ancestors, the affected
+    periods and stored days). Call it from `transaction.on_commit(..., robust=True)`, once per node
+    with every day that changed there (a record's opened, deadline and closed days in one call: one
+    locked round per indicator) — for a record that moved, for its old and its new node."""
+    wanted = sorted({*days, *([day] if day is not None else [])})
+    if not wanted:
+        return
     path = Node.objects.filter(pk=node_id).values_list("path", flat=True).first()
     if path is None:
         return
@@ -489,48 +676,67 @@ def notify_changed(*, source: str, node_id: int, day: dt.date) -> None:
         numerator, denominator = measures_of(indicator)
         sides = [side for side in (numerator, denominator) if side is not None and side.source == source]
         if sides:
-            _apply_change(indicator, node_id, path, day, numerator, denominator, source)
+            _apply_change(indicator, node_id, path, wanted, numerator, denominator, source)
+
+
+def _runs(cuts: list[Cut], kind: str) -> list[list[Cut]]:
+    """Cuts split into runs of consecutive periods (one scan each)."""
+    runs: list[list[Cut]] = []
+    for cut in cuts:
+        if runs and next_start(kind, runs[-1][-1].start) == cut.start:
+            runs[-1].append(cut)
+        else:
+            runs.append([cut])
+    return runs
 
 
 def _apply_change(
-    indicator: Indicator, node_id: int, path: str, day: dt.date, numerator: Measure, denominator: Measure | None,
-    source: str,
+    indicator: Indicator, node_id: int, path: str, days: list[dt.date], numerator: Measure,
+    denominator: Measure | None, source: str,
 ) -> None:
     area = area_of(indicator)
     today = timezone.localdate()
     chain = node_ids_of(path)
     anchor = next((pk for pk in area.anchors if pk in chain), None)
-    if anchor is None or day > today:
-        return  # outside the indicator's region, or a date no stored period has reached
+    days = [day for day in days if day <= today]  # a date no stored period has reached yet: nothing
+    if anchor is None or not days:
+        return  # outside the indicator's region, or only dates to come
     changed_numerator = numerator if numerator.source == source else None
     changed_denominator = denominator if denominator is not None and denominator.source == source else None
     sides = [side for side in (changed_numerator, changed_denominator) if side is not None]
     # A stock or a snapshot carries a change into every later period; a flow stays in its own.
     lasting = any(side.window == Window.CUMULATIVE or get_source(side.source).is_snapshot for side in sides)
-    first = period_start(indicator.period, day)
-    current = period_start(indicator.period, today)
-    last = current if lasting else first
+    kind = indicator.period
+    starts = {period_start(kind, day) for day in days}
+    first = min(starts)
+    current = period_start(kind, today)
+    last = current if lasting else max(starts)
     with transaction.atomic():
         # One writer per indicator at a time: incremental updates and recomputations queue here.
         Indicator.objects.select_for_update().only("pk").get(pk=indicator.pk)
         Indicator.objects.filter(pk=indicator.pk).update(revision=F("revision") + 1)
-        stored = dict(
-            IndicatorValue.objects.filter(
-                indicator=indicator, period_kind=indicator.period, node_id=anchor,
-                period_start__gte=first, period_start__lte=last,
+        stored = {
+            start: as_of for start, as_of in IndicatorValue.objects.filter(
+                indicator=indicator, period_kind=kind, node_id=anchor, period_start__gte=first, period_start__lte=last,
             ).values_list("period_start", "as_of")
-        )
-        if first <= current <= last and stored.get(current) != today:
+            if lasting or start in starts
+        }
+        recounted: set[dt.date] = set()
+        if (current in starts or (lasting and first <= current)) and stored.get(current) != today:
             # The running period was counted through an earlier day (or not yet): recount it whole,
             # which takes this change in too.
             cuts = cuts_for(indicator, [current], today)
             if cuts:
                 totals, nodes = compute(indicator, cuts)
                 _write(indicator, cuts, totals, nodes)
+                _write_days(indicator, cuts, compute_days(indicator, cuts))
+                recounted.add(current)
             stored.pop(current, None)
-        cuts = cuts_for(indicator, sorted(stored), today)
-        if cuts:
-            _apply_deltas(indicator, node_id, path, cuts, changed_numerator, changed_denominator)
+        for run in _runs(cuts_for(indicator, sorted(stored), today), kind):
+            _apply_deltas(indicator, node_id, path, run, changed_numerator, changed_denominator)
+        for day in days:
+            if period_start(kind, day) not in recounted:
+                _apply_day_change(indicator, path, day, changed_numerator, changed_denominator)
 
 
 def _apply_deltas(indicator: Indicator, node_id: int, path: str, cuts: list[Cut], numerator: Measure | None,

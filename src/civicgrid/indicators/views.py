@@ -5,6 +5,7 @@ call selectors/services, render. Nodes come from a scoped selector: outside the 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -74,10 +75,6 @@ def _query(**params: str | int) -> str:
     return urlencode({key: value for key, value in params.items() if value not in ("", None)})
 
 
-def _dashboard_url(node_pk: int, **extra: str) -> str:
-    return f"{reverse('indicators:dashboard')}?{_query(node=node_pk, **extra)}"
-
-
 def _reading_json(reading: Reading) -> dict[str, Any]:
     return {
         "value": reading.rounded, "display": reading.display, "numerator": reading.numerator,
@@ -91,6 +88,7 @@ def _chart_data(indicator: Indicator | None, trend: list[Reading], ranking: list
     """What the page's charts draw (json_script): the trend, the ranking and the children's map."""
     if indicator is None:
         return {}
+    link_to = _linker(link, indicator, on)
     features = []
     if node.geometry:
         features.append({"type": "Feature", "geometry": node.geometry,
@@ -99,7 +97,7 @@ def _chart_data(indicator: Indicator | None, trend: list[Reading], ranking: list
         if row.node.geometry:
             features.append({
                 "type": "Feature", "geometry": row.node.geometry,
-                "properties": {"code": row.node.code, "name": row.node.name, "url": _link(link, row.node.pk, indicator, on),
+                "properties": {"code": row.node.code, "name": row.node.name, "url": link_to(row.node.pk),
                                **_reading_json(row.reading)},
             })
     return {
@@ -111,19 +109,22 @@ def _chart_data(indicator: Indicator | None, trend: list[Reading], ranking: list
         "trend": [{"label": label(indicator.period, item.period_start), **_reading_json(item)} for item in trend],
         "ranking": [
             {"code": row.node.code, "name": row.node.name, "rank": row.rank, "responsible": row.responsible,
-             "url": _link(link, row.node.pk, indicator, on), **_reading_json(row.reading)}
+             "url": link_to(row.node.pk), **_reading_json(row.reading)}
             for row in ranking
         ],
         "map": {"type": "FeatureCollection", "features": features},
     }
 
 
-def _link(kind: str, node_pk: int, indicator: Indicator, on: dt.date | None) -> str:
-    """Drill-down target: the same page for a child node."""
+def _linker(kind: str, indicator: Indicator, on: dt.date | None) -> Callable[[int], str]:
+    """Drill-down targets: the same page for a child node (the URL reversed once per page, not once
+    per child link)."""
     day = on.isoformat() if on else ""
     if kind == "detail":
-        return f"{reverse('indicators:detail', args=[indicator.code])}?{_query(node=node_pk, on=day)}"
-    return _dashboard_url(node_pk, indicator=indicator.code, on=day)
+        base = reverse("indicators:detail", args=[indicator.code])
+        return lambda node_pk: f"{base}?{_query(node=node_pk, on=day)}"
+    base = reverse("indicators:dashboard")
+    return lambda node_pk: f"{base}?{_query(node=node_pk, indicator=indicator.code, on=day)}"
 
 
 def _choices(user: Any, node: Node, ancestors: list[Node], children: list[Node]) -> list[Node]:

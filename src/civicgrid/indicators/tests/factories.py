@@ -81,7 +81,8 @@ def table_indicator(code: str = "table_rate", **fields: Any) -> Indicator:
 
 def seed_matrix_values(today: dt.date | None = None) -> Indicator:
     """The built-in coverage indicator synced and computed for the current and previous month, so
-    every town of a test world has IndicatorValue rows (the scoping matrix needs rows on each side)."""
+    every town of a test world has IndicatorValue rows (the scoping matrix needs rows on each side),
+    and day rows of a flow built-in for the same reason."""
     from django.utils import timezone
 
     from civicgrid.indicators.services import indicator_recompute, indicators_sync_builtins
@@ -90,4 +91,22 @@ def seed_matrix_values(today: dt.date | None = None) -> Indicator:
     coverage = Indicator.objects.get(code="responsibility_coverage")
     day = today or timezone.localdate()
     indicator_recompute(indicator=coverage, first=day - dt.timedelta(days=31), today=day)
+    _seed_day_rows(day)
     return coverage
+
+
+def _seed_day_rows(day: dt.date) -> None:
+    """Day rows (IndicatorDay) of a built-in that keeps them, for today at every node of the top two
+    levels (zeros: the world has no records to count), so the matrix has them on each side."""
+    from civicgrid.indicators.models import IndicatorDay
+    from civicgrid.indicators.services import keeps_days
+    from civicgrid.territory.models import Node
+
+    flow = next((item for item in Indicator.objects.order_by("code") if keeps_days(item)), None)
+    if flow is None:
+        return
+    IndicatorDay.objects.bulk_create(
+        [IndicatorDay(indicator=flow, node=node, scope_path=node.path, depth=node.depth, day=day)
+         for node in Node.objects.filter(depth__lte=1)],
+        ignore_conflicts=True,
+    )
