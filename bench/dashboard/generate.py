@@ -178,6 +178,21 @@ def _reset_sequence(connection: Any, table: str) -> None:
             )
 
 
+
+def _case_mix(cursor: Any, today: Any) -> dict[str, int]:
+    """How the generated cases split by state, as of `today` (the table's footer line)."""
+    cursor.execute(
+        "SELECT SUM(CASE WHEN status = 'closed' AND closed_on_time THEN 1 ELSE 0 END), "
+        "SUM(CASE WHEN status = 'closed' AND NOT closed_on_time THEN 1 ELSE 0 END), "
+        "SUM(CASE WHEN status IN ('open', 'assigned', 'in_progress') AND deadline < %s THEN 1 ELSE 0 END), "
+        "SUM(CASE WHEN status = 'submitted' AND deadline < %s THEN 1 ELSE 0 END), "
+        "SUM(CASE WHEN status NOT IN ('closed', 'cancelled') AND deadline >= %s THEN 1 ELSE 0 END), "
+        "SUM(CASE WHEN status = 'cancelled' THEN 1 ELSE 0 END) FROM cases_case",
+        [today, today, today],
+    )
+    names = ("closed_on_time", "closed_late", "overdue", "submitted_past_deadline", "open_not_yet_due", "cancelled")
+    return dict(zip(names, (int(value or 0) for value in cursor.fetchone()), strict=True))
+
 def bulk_load(connection: Any, table: str, columns: Sequence[str], chunks: Iterable[list[tuple[Any, ...]]],
               log: Callable[[str], None]) -> dict[str, float]:
     """Load rows fast: secondary indexes (PostgreSQL: and foreign keys) dropped, executemany (SQLite) or
@@ -452,18 +467,7 @@ def generate(connection: Any, spec: Spec, *, log: Callable[[str], None] = print,
     grid_weights = nrng.lognormal(0.0, 0.5, len(grids))
     per_grid = nrng.multinomial(spec.households, grid_weights / grid_weights.sum())
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT SUM(CASE WHEN status = 'closed' AND closed_on_time THEN 1 ELSE 0 END), "
-            "SUM(CASE WHEN status = 'closed' AND NOT closed_on_time THEN 1 ELSE 0 END), "
-            "SUM(CASE WHEN status IN ('open', 'assigned', 'in_progress') AND deadline < %s THEN 1 ELSE 0 END), "
-            "SUM(CASE WHEN status = 'submitted' AND deadline < %s THEN 1 ELSE 0 END), "
-            "SUM(CASE WHEN status NOT IN ('closed', 'cancelled') AND deadline >= %s THEN 1 ELSE 0 END), "
-            "SUM(CASE WHEN status = 'cancelled' THEN 1 ELSE 0 END) FROM cases_case",
-            [today, today, today],
-        )
-        facts["case_mix"] = dict(zip(
-            ("closed_on_time", "closed_late", "overdue", "submitted_past_deadline", "open_not_yet_due", "cancelled"),
-            (int(value or 0) for value in cursor.fetchone()), strict=True))
+        facts["case_mix"] = _case_mix(cursor, today)
         cursor.execute("SELECT count(*) FROM people_person")
         if cursor.fetchone()[0]:
             raise RuntimeError("people_person is not empty: generate into a fresh database")
@@ -562,18 +566,7 @@ def generate(connection: Any, spec: Spec, *, log: Callable[[str], None] = print,
             cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         cursor.execute("SELECT status, count(*) FROM cases_case GROUP BY status ORDER BY status")
         facts["case_status"] = dict(cursor.fetchall())
-        cursor.execute(
-            "SELECT SUM(CASE WHEN status = 'closed' AND closed_on_time THEN 1 ELSE 0 END), "
-            "SUM(CASE WHEN status = 'closed' AND NOT closed_on_time THEN 1 ELSE 0 END), "
-            "SUM(CASE WHEN status IN ('open', 'assigned', 'in_progress') AND deadline < %s THEN 1 ELSE 0 END), "
-            "SUM(CASE WHEN status = 'submitted' AND deadline < %s THEN 1 ELSE 0 END), "
-            "SUM(CASE WHEN status NOT IN ('closed', 'cancelled') AND deadline >= %s THEN 1 ELSE 0 END), "
-            "SUM(CASE WHEN status = 'cancelled' THEN 1 ELSE 0 END) FROM cases_case",
-            [today, today, today],
-        )
-        facts["case_mix"] = dict(zip(
-            ("closed_on_time", "closed_late", "overdue", "submitted_past_deadline", "open_not_yet_due", "cancelled"),
-            (int(value or 0) for value in cursor.fetchone()), strict=True))
+        facts["case_mix"] = _case_mix(cursor, today)
         cursor.execute("SELECT count(*) FROM people_person")
         facts["people"] = cursor.fetchone()[0]
     facts["cases"] = sum(facts["case_status"].values())
