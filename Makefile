@@ -30,7 +30,8 @@ run: install
 test: install
 	$(BIN)/ruff check src bench
 	$(BIN)/mypy src
-	$(BIN)/python -m pytest -q -rsx
+	@# One worker per core (pytest-xdist; each worker has its own test database).
+	$(BIN)/python -m pytest -q -rsx -n auto
 
 lint: install
 	$(BIN)/ruff check src bench
