@@ -155,6 +155,19 @@ def test_person_link_shows_masked_data_only(world, town_admin):
     assert not Person.objects.filter(account__username="li.ming").exists()
 
 
+def test_a_link_to_nobody_is_explained_on_the_page_and_audited_masked(world, town_admin):
+    client = _client(town_admin)
+    _create(client, world)
+    missing = factories.make_id_number()
+    response = client.post(reverse("accounts:person", args=["li.ming"]), {"id_number": missing})
+    assert response.status_code == 400
+    assert "在您的数据范围内没有该身份证号的人员" in response.content.decode()
+    event = AuditEvent.objects.get(success=False)
+    assert (event.actor, event.object_id, event.ip) == (town_admin, str(User.objects.get(username="li.ming").pk), "127.0.0.1")
+    assert event.after == {"person_id_number": mask_id_number(missing), "person_found": False}
+    assert missing not in str(AuditEvent.objects.filter(pk=event.pk).values().get())
+
+
 def test_list_filters_and_pages(world, town_admin):
     for number in range(55):
         factories.user_with_scope(Role.OFFICER, world.village_a, username=f"officer{number:02d}")
