@@ -10,11 +10,15 @@ from django.http import HttpRequest
 client_ip: ContextVar[str | None] = ContextVar("client_ip", default=None)
 
 
-def request_client_ip(request: HttpRequest) -> str:
+def request_client_ip(request: HttpRequest) -> str | None:
     """The client's address: REMOTE_ADDR, or behind CIVICGRID_TRUSTED_PROXIES = N reverse proxies the
     N-th entry from the right of X-Forwarded-For (each proxy appends the address it saw), if that is an
-    IP address. Used by the audit trail, import jobs and django-axes (AXES_CLIENT_IP_CALLABLE)."""
-    remote = str(request.META.get("REMOTE_ADDR") or "")
+    IP address; None when unknown. Used by the audit trail, import jobs and django-axes
+    (AXES_CLIENT_IP_CALLABLE)."""
+    # None, not "", for an unknown address (a server on a Unix socket sets REMOTE_ADDR to ""): axes
+    # stores it as NULL and then looks for ip_address = "", which never matches, so five failures
+    # never locked; with None it looks for NULL and the lockout holds.
+    remote = str(request.META.get("REMOTE_ADDR") or "") or None
     proxies = int(settings.CIVICGRID_TRUSTED_PROXIES)
     if proxies <= 0:
         # Nothing in front that we trust: the header is whatever the client chose to send.

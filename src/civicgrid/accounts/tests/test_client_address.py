@@ -102,3 +102,18 @@ def test_a_lockout_behind_the_proxy_locks_only_that_user_at_that_client(settings
     assert _post_login(other.username, PASSWORD, forwarded_for="203.0.113.8")[1].status_code == 302
     assert _post_login(other.username, PASSWORD, forwarded_for=CLIENT)[1].status_code == 302
     assert _post_login(locked.username, PASSWORD, forwarded_for="203.0.113.8")[1].status_code == 302
+
+
+@pytest.mark.parametrize(("proxies", "forwarded_for"), [(0, None), (1, "unknown")])
+def test_an_unknown_client_address_still_locks_the_account(settings, proxies, forwarded_for):
+    # A server on a Unix socket sets REMOTE_ADDR to "". Keyed on "", axes never matched its own records
+    # (stored as NULL) and five failures never locked; the unknown address is now one address (NULL).
+    settings.CIVICGRID_TRUSTED_PROXIES = proxies
+    user = UserFactory(username="zhouyu", role=Role.TOWN_OFFICER)
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        _post_login(user.username, "Wrong-password-1", forwarded_for=forwarded_for, remote="")
+    assert _post_login(user.username, PASSWORD, forwarded_for=forwarded_for, remote="")[1].status_code == 429
+    assert AccessAttempt.objects.get(username=user.username).ip_address is None
+    assert set(AuditEvent.objects.filter(action=AuditAction.LOGIN_FAILED).values_list("ip", flat=True)) == {
+        ""
+    }

@@ -11,7 +11,7 @@ from civicgrid.core.context import request_client_ip
 PROXY = "10.0.0.2"
 
 
-def _resolve(forwarded_for: str | None, *, remote: str = PROXY) -> str:
+def _resolve(forwarded_for: str | None, *, remote: str = PROXY) -> str | None:
     headers = {} if forwarded_for is None else {"HTTP_X_FORWARDED_FOR": forwarded_for}
     return request_client_ip(RequestFactory().get("/", REMOTE_ADDR=remote, **headers))
 
@@ -55,8 +55,16 @@ def test_behind_proxies_the_nth_entry_from_the_right(settings, proxies, forwarde
     assert _resolve(forwarded_for) == expected
 
 
-def test_a_missing_remote_addr_stays_empty(settings):
-    settings.CIVICGRID_TRUSTED_PROXIES = 1
+@pytest.mark.parametrize("proxies", [0, 1])
+def test_an_unknown_address_is_none_not_empty(settings, proxies):
+    # A server on a Unix socket sets REMOTE_ADDR to "": None lets axes match its NULL rows (see accounts).
+    settings.CIVICGRID_TRUSTED_PROXIES = proxies
+    assert _resolve(None, remote="") is None
     request = RequestFactory().get("/")
     del request.META["REMOTE_ADDR"]
-    assert request_client_ip(request) == ""
+    assert request_client_ip(request) is None
+
+
+def test_behind_a_proxy_on_a_unix_socket_the_forwarded_address_is_used(settings):
+    settings.CIVICGRID_TRUSTED_PROXIES = 1
+    assert _resolve("203.0.113.7", remote="") == "203.0.113.7"
