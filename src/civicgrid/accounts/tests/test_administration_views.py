@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import pytest
 from axes.models import AccessAttempt
-from django.test import Client
-from django.urls import reverse
+from django.contrib.messages.storage.fallback import FallbackStorage
+from django.contrib.sessions.backends.db import SessionStore
+from django.test import Client, RequestFactory
+from django.urls import resolve, reverse
 from django.utils.html import escape
+from django.views.debug import SafeExceptionReporterFilter
 
 from civicgrid.accounts.models import User
 from civicgrid.accounts.roles import Role
@@ -166,6 +169,23 @@ def test_a_link_to_nobody_is_explained_on_the_page_and_audited_masked(world, tow
     assert (event.actor, event.object_id, event.ip) == (town_admin, str(User.objects.get(username="li.ming").pk), "127.0.0.1")
     assert event.after == {"person_id_number": mask_id_number(missing), "person_found": False}
     assert missing not in str(AuditEvent.objects.filter(pk=event.pk).values().get())
+
+
+@pytest.mark.parametrize("url_name", ["accounts:create", "accounts:person"])
+def test_the_id_number_typed_is_hidden_from_error_reports(world, town_admin, url_name):
+    # R20: an error report of these pages (Django's SafeExceptionReporterFilter) never shows the ID number.
+    factories.user_with_scope(Role.VILLAGE_CADRE, world.village_a, username="li.ming")
+    args = ["li.ming"] if url_name == "accounts:person" else []
+    request = RequestFactory().post(reverse(url_name, args=args), {"id_number": world.person_b.id_number})
+    request._dont_enforce_csrf_checks = True
+    request.session = SessionStore()
+    request.user = town_admin
+    request._messages = FallbackStorage(request)
+    match = resolve(request.path)
+    match.func(request, *match.args, **match.kwargs)
+    assert request.sensitive_post_parameters == ("id_number",)
+    cleansed = SafeExceptionReporterFilter().get_post_parameters(request)
+    assert cleansed["id_number"] == "********************"
 
 
 def test_list_filters_and_pages(world, town_admin):
