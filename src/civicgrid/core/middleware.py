@@ -4,22 +4,18 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-from civicgrid.core.context import client_ip
-
-
-def request_ip(request: HttpRequest) -> str:
-    """The client's address as the server saw it (a proxy in front must set REMOTE_ADDR correctly)."""
-    return str(request.META.get("REMOTE_ADDR") or "")
+from civicgrid.core.context import client_ip, request_client_ip
 
 
 class RequestContextMiddleware:
-    """Make the client address available to the audit trail for the duration of the request."""
+    """Make the client address (core.context.request_client_ip) available to the audit trail for the
+    duration of the request."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        token = client_ip.set(request_ip(request))
+        token = client_ip.set(request_client_ip(request))
         try:
             return self.get_response(request)
         finally:

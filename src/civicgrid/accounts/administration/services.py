@@ -27,6 +27,7 @@ from civicgrid.accounts.models import User
 from civicgrid.accounts.roles import Role
 from civicgrid.core import audit, idnumber
 from civicgrid.core.errors import ApplicationError
+from civicgrid.core.masking import mask_id_number
 from civicgrid.core.models import AuditAction
 from civicgrid.people.models import Person
 from civicgrid.territory.models import Grant, Node
@@ -119,6 +120,18 @@ def _check_username(username: str) -> str:
     return username
 
 
+class PersonNotFound(ApplicationError):
+    """No person with the ID number inside the actor's scope. Carries the number masked, for the audit
+    row of the failed lookup; the number in clear goes no further than the lookup."""
+
+    def __init__(self, *, masked_id_number: str) -> None:
+        super().__init__(
+            "在您的数据范围内没有该身份证号的人员 (no person with this ID number in your scope)",
+            extra={"field": "id_number"},
+        )
+        self.masked_id_number = masked_id_number
+
+
 def _find_person(actor: Any, id_number: str, *, account: User | None) -> Person:
     """The person with exactly this ID number inside the actor's scope. Missing and out of scope are
     the same answer, so the lookup reveals nothing about residents elsewhere."""
@@ -131,14 +144,22 @@ def _find_person(actor: Any, id_number: str, *, account: User | None) -> Person:
         Person.objects.filter(inside, id_number=value, deleted_at__isnull=True).first() if inside is not None else None
     )
     if person is None:
-        raise ApplicationError(
-            "在您的数据范围内没有该身份证号的人员 (no person with this ID number in your scope)",
-            extra={"field": "id_number"},
-        )
+        raise PersonNotFound(masked_id_number=mask_id_number(value))
     if person.account_id is not None and (account is None or person.account_id != account.pk):
         raise ApplicationError("该人员已关联其他账号 (this person is linked to another account)",
                                extra={"field": "id_number"})
     return person
+
+
+def _record_person_not_found(
+    actor: Any, refusal: PersonNotFound, *, action: str, account: User | None = None, username: str = ""
+) -> None:
+    """Audit a lookup by ID number that found nobody as a failed attempt, the number masked. Called once
+    the refused transaction has rolled back, so the row is not rolled back with it."""
+    audit.record(
+        actor=actor, action=action, success=False, instance=account, object_type="accounts.user",
+        object_repr=username, after={"person_id_number": refusal.masked_id_number, "person_found": False},
+    )
 
 
 def _link(actor: Any, account: User, person: Person) -> None:
@@ -180,24 +201,29 @@ def account_create(
                                extra={"field": "nodes"})
     for node in nodes:
         _check_node(actor, node)
-    with transaction.atomic():
-        person = _find_person(actor, person_id_number, account=None) if person_id_number.strip() else None
-        account = User(
-            username=username, display_name=display_name, role=role, department=department, must_change_password=True
-        )
-        password = generate_temporary_password(account)
-        account.set_password(password)
-        try:
-            with transaction.atomic():
-                account.save()
-        except IntegrityError as exc:  # the same name created concurrently
-            raise ApplicationError("该账号已存在。", extra={"field": "username"}) from exc
-        audit.record(actor=actor, action=AuditAction.CREATE, instance=account,
-                     after=audit.snapshot(account, fields=AUDITED_FIELDS))
-        for node in nodes:
-            grant_add(actor=actor, user=account, node=node)
-        if person is not None:
-            _link(actor, account, person)
+    try:
+        with transaction.atomic():
+            person = _find_person(actor, person_id_number, account=None) if person_id_number.strip() else None
+            account = User(
+                username=username, display_name=display_name, role=role, department=department,
+                must_change_password=True,
+            )
+            password = generate_temporary_password(account)
+            account.set_password(password)
+            try:
+                with transaction.atomic():
+                    account.save()
+            except IntegrityError as exc:  # the same name created concurrently
+                raise ApplicationError("该账号已存在。", extra={"field": "username"}) from exc
+            audit.record(actor=actor, action=AuditAction.CREATE, instance=account,
+                         after=audit.snapshot(account, fields=AUDITED_FIELDS))
+            for node in nodes:
+                grant_add(actor=actor, user=account, node=node)
+            if person is not None:
+                _link(actor, account, person)
+    except PersonNotFound as refusal:
+        _record_person_not_found(actor, refusal, action=AuditAction.CREATE, username=username)
+        raise
     return IssuedPassword(account=account, temporary_password=password)
 
 
@@ -300,9 +326,13 @@ def account_link_person(*, actor: Any, account: User, id_number: str) -> Person:
     _require_changeable(actor, account)
     if not id_number.strip():
         raise ApplicationError("请输入身份证号 (an ID number is required)", extra={"field": "id_number"})
-    with transaction.atomic():
-        person = _find_person(actor, id_number, account=account)
-        _link(actor, account, person)
+    try:
+        with transaction.atomic():
+            person = _find_person(actor, id_number, account=account)
+            _link(actor, account, person)
+    except PersonNotFound as refusal:
+        _record_person_not_found(actor, refusal, action=AuditAction.UPDATE, account=account)
+        raise
     return person
 
 

@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.debug import sensitive_variables
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from civicgrid.accounts.administration import services
@@ -84,7 +84,8 @@ def _render_issued(request: HttpRequest, issued: services.IssuedPassword, *, cre
 
 @requires(Action.MANAGE_ACCOUNTS)
 @require_http_methods(["GET", "POST"])
-@sensitive_variables("issued")
+@sensitive_post_parameters("id_number")
+@sensitive_variables("issued", "form")
 def account_create_view(request: HttpRequest) -> HttpResponse:
     """Open an account: name, role, department, data scopes, optional person link; shows the temporary password once."""
     form = AccountCreateForm(request.POST if request.method == "POST" else None, actor=request.user)
@@ -245,6 +246,8 @@ def account_reset_password_view(request: HttpRequest, username: str) -> HttpResp
 
 @requires(Action.MANAGE_ACCOUNTS)
 @require_POST
+@sensitive_post_parameters("id_number")
+@sensitive_variables("form")
 def account_person_view(request: HttpRequest, username: str) -> HttpResponse:
     """Link the account to its person record by exact ID number, or remove the link (`unlink`)."""
     account = account_get(actor=request.user, username=username)

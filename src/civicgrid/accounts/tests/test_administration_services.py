@@ -15,6 +15,7 @@ from civicgrid.accounts.administration.selectors import account_list, locked_use
 from civicgrid.accounts.models import User
 from civicgrid.accounts.roles import Role
 from civicgrid.core.errors import ApplicationError
+from civicgrid.core.masking import mask_id_number
 from civicgrid.core.models import AuditAction, AuditEvent
 from civicgrid.people.models import Person
 from civicgrid.territory.models import Grant
@@ -327,6 +328,60 @@ def test_a_person_outside_the_scope_looks_missing(world, town_admin):
     with pytest.raises(ApplicationError, match="身份证号无效"):
         services.account_link_person(actor=town_admin, account=account, id_number="3715")
     assert not Person.objects.filter(account=account).exists()
+
+
+def _row_text(event: AuditEvent) -> str:
+    """Every stored field of an audit row, as one string."""
+    values = AuditEvent.objects.filter(pk=event.pk).values().get()
+    return json.dumps(values, ensure_ascii=False, default=str)
+
+
+def test_a_link_lookup_that_finds_nobody_is_audited_as_a_failed_attempt_masked(world, town_admin, caplog):
+    account = _create(town_admin, world).account
+    missing = factories.make_id_number()
+    caplog.set_level(logging.DEBUG)
+    for number in (missing, world.person_b.id_number):  # nobody, and somebody outside the scope: the same
+        with pytest.raises(ApplicationError, match="在您的数据范围内没有该身份证号的人员"):
+            services.account_link_person(actor=town_admin, account=account, id_number=number)
+    events = list(AuditEvent.objects.filter(success=False).order_by("id"))
+    assert [(e.actor, e.action, e.object_type, e.object_id, e.after) for e in events] == [
+        (town_admin, AuditAction.UPDATE, "accounts.user", str(account.pk),
+         {"person_id_number": mask_id_number(missing), "person_found": False}),
+        (town_admin, AuditAction.UPDATE, "accounts.user", str(account.pk),
+         {"person_id_number": mask_id_number(world.person_b.id_number), "person_found": False}),
+    ]
+    for event, number in zip(events, (missing, world.person_b.id_number), strict=True):
+        assert number not in _row_text(event)
+        assert number[6:14] not in _row_text(event)  # not even the birth date
+    assert missing not in caplog.text
+    assert world.person_b.id_number not in caplog.text
+    assert not Person.objects.filter(account=account).exists()
+
+
+def test_a_create_lookup_that_finds_nobody_is_audited_and_creates_nothing(world, town_admin):
+    missing = factories.make_id_number()
+    with pytest.raises(ApplicationError, match="在您的数据范围内没有该身份证号的人员"):
+        _create(town_admin, world, username="wang.wu", person_id_number=missing)
+    assert not User.objects.filter(username="wang.wu").exists()
+    event = AuditEvent.objects.get(success=False)
+    assert (event.actor, event.action, event.success, event.object_type, event.object_id, event.object_repr) == (
+        town_admin, AuditAction.CREATE, False, "accounts.user", "", "wang.wu"
+    )
+    assert event.after == {"person_id_number": mask_id_number(missing), "person_found": False}
+    assert missing not in _row_text(event)
+
+
+def test_an_invalid_id_number_or_a_person_linked_elsewhere_is_refused_without_a_lookup_row(world, town_admin):
+    # Only a lookup that finds nobody is the failed attempt recorded here; these fail before or after it.
+    first = _create(town_admin, world, person_id_number=world.person_a.id_number).account
+    second = _create(town_admin, world, username="second").account
+    before = AuditEvent.objects.count()
+    with pytest.raises(ApplicationError, match="身份证号无效"):
+        services.account_link_person(actor=town_admin, account=second, id_number="3715")
+    with pytest.raises(ApplicationError, match="已关联其他账号"):
+        services.account_link_person(actor=town_admin, account=second, id_number=world.person_a.id_number)
+    assert AuditEvent.objects.count() == before
+    assert Person.objects.get(pk=world.person_a.pk).account == first
 
 
 def test_a_person_links_to_one_account_and_can_be_unlinked(world, town_admin):

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import pytest
 from axes.models import AccessAttempt
-from django.test import Client
-from django.urls import reverse
+from django.contrib.messages.storage.fallback import FallbackStorage
+from django.contrib.sessions.backends.db import SessionStore
+from django.test import Client, RequestFactory
+from django.urls import resolve, reverse
 from django.utils.html import escape
+from django.views.debug import SafeExceptionReporterFilter
 
 from civicgrid.accounts.models import User
 from civicgrid.accounts.roles import Role
@@ -153,6 +156,36 @@ def test_person_link_shows_masked_data_only(world, town_admin):
     assert world.person_a.name not in page  # the name is masked too (张**)
     assert client.post(reverse("accounts:person", args=["li.ming"]), {"unlink": "1"}).status_code == 302
     assert not Person.objects.filter(account__username="li.ming").exists()
+
+
+def test_a_link_to_nobody_is_explained_on_the_page_and_audited_masked(world, town_admin):
+    client = _client(town_admin)
+    _create(client, world)
+    missing = factories.make_id_number()
+    response = client.post(reverse("accounts:person", args=["li.ming"]), {"id_number": missing})
+    assert response.status_code == 400
+    assert "在您的数据范围内没有该身份证号的人员" in response.content.decode()
+    event = AuditEvent.objects.get(success=False)
+    assert (event.actor, event.object_id, event.ip) == (town_admin, str(User.objects.get(username="li.ming").pk), "127.0.0.1")
+    assert event.after == {"person_id_number": mask_id_number(missing), "person_found": False}
+    assert missing not in str(AuditEvent.objects.filter(pk=event.pk).values().get())
+
+
+@pytest.mark.parametrize("url_name", ["accounts:create", "accounts:person"])
+def test_the_id_number_typed_is_hidden_from_error_reports(world, town_admin, url_name):
+    # R20: an error report of these pages (Django's SafeExceptionReporterFilter) never shows the ID number.
+    factories.user_with_scope(Role.VILLAGE_CADRE, world.village_a, username="li.ming")
+    args = ["li.ming"] if url_name == "accounts:person" else []
+    request = RequestFactory().post(reverse(url_name, args=args), {"id_number": world.person_b.id_number})
+    request._dont_enforce_csrf_checks = True
+    request.session = SessionStore()
+    request.user = town_admin
+    request._messages = FallbackStorage(request)
+    match = resolve(request.path)
+    match.func(request, *match.args, **match.kwargs)
+    assert request.sensitive_post_parameters == ("id_number",)
+    cleansed = SafeExceptionReporterFilter().get_post_parameters(request)
+    assert cleansed["id_number"] == "********************"
 
 
 def test_list_filters_and_pages(world, town_admin):

@@ -107,7 +107,8 @@ def test_lock_is_per_user_and_address(client):
 
 
 def test_forwarded_for_header_does_not_reset_the_lock(client):
-    # The lock keys on REMOTE_ADDR; a client-chosen X-Forwarded-For must not give it a fresh address.
+    # With no trusted proxy (the default) the lock keys on REMOTE_ADDR; a client-chosen X-Forwarded-For
+    # must not give it a fresh address (behind proxies: test_client_address.py).
     user = UserFactory(username="zhouyu", role=Role.TOWN_OFFICER)
     for _ in range(5):
         _login(client, user.username, "Wrong-password-1", ip="10.0.0.9")

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from civicgrid.accounts.roles import Role
+from civicgrid.core.models import AuditAction, AuditEvent
 from civicgrid.testing.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -66,6 +67,16 @@ def test_idle_for_31_minutes_redirects_to_login_and_ends_the_session(client, off
     assert response["Location"] == LOGIN_REDIRECT
     assert not SessionStore().exists(old_key)
     assert client.get(HOME)["Location"] == LOGIN_REDIRECT
+
+
+def test_the_sign_out_by_idle_timeout_is_audited_with_the_client_address(officer):
+    # The timeout signs the user out before the view runs: the address must already be known then.
+    client = Client(REMOTE_ADDR="10.8.0.23")
+    _sign_in(client, officer)
+    _shift_session(client, last_activity=31 * 60)
+    assert client.get(HOME).status_code == 302
+    logout = AuditEvent.objects.get(action=AuditAction.LOGOUT)
+    assert (logout.actor, logout.ip) == (officer, "10.8.0.23")
 
 
 def test_idle_api_request_gets_401(client, officer):

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 PACKAGE_DIR = Path(__file__).resolve().parents[2]
 env = environ.Env()
@@ -39,6 +40,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before the session middlewares: a sign-out they cause (idle timeout) is audited with the client address.
+    "civicgrid.core.middleware.RequestContextMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -50,11 +53,16 @@ MIDDLEWARE = [
     "civicgrid.accounts.first_login.ForcePasswordChangeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "civicgrid.core.middleware.RequestContextMiddleware",
     "civicgrid.core.middleware.NoStoreMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
+
+# Reverse proxies in front of the app, each appending the address it saw to X-Forwarded-For (nginx in
+# front of gunicorn: 1). 0 trusts no header: the client address is REMOTE_ADDR. See core.context.
+CIVICGRID_TRUSTED_PROXIES = env.int("CIVICGRID_TRUSTED_PROXIES", default=0)
+if CIVICGRID_TRUSTED_PROXIES < 0:
+    raise ImproperlyConfigured("CIVICGRID_TRUSTED_PROXIES must be 0 (no proxy) or the number of reverse proxies")
 
 ROOT_URLCONF = "civicgrid.config.urls"
 WSGI_APPLICATION = "civicgrid.config.wsgi.application"
@@ -113,6 +121,8 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked.html"
 AXES_SENSITIVE_PARAMETERS = ["password"]
 AXES_VERBOSE = False
+# Lockouts and their records key on the same client address as the audit trail (CIVICGRID_TRUSTED_PROXIES).
+AXES_CLIENT_IP_CALLABLE = "civicgrid.core.context.request_client_ip"
 
 # Sessions: absolute lifetime 8 h, idle timeout 30 min enforced by SessionTimeoutMiddleware (R4).
 SESSION_COOKIE_AGE = 8 * 60 * 60

@@ -69,3 +69,26 @@ def test_production_refuses_to_start_without_secrets_from_the_environment(tmp_pa
 def test_debug_cannot_be_switched_on_by_the_environment(tmp_path):
     result = _run(tmp_path, "-c", "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)", CIVICGRID_DEBUG="true")
     assert result.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(("value", "expected"), [(None, "0"), ("1", "1"), ("2", "2")])
+def test_trusted_proxies_come_from_the_environment(tmp_path, value, expected):
+    script = "import django; django.setup(); from django.conf import settings; print(settings.CIVICGRID_TRUSTED_PROXIES)"
+    extra = {} if value is None else {"CIVICGRID_TRUSTED_PROXIES": value}
+    result = _run(tmp_path, "-c", script, **extra)
+    assert (result.returncode, result.stdout.strip()) == (0, expected), result.stderr
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("-1", "CIVICGRID_TRUSTED_PROXIES must be 0 (no proxy) or the number of reverse proxies"),
+        ("one", "invalid literal for int() with base 10: 'one'"),
+        ("1.5", "invalid literal for int() with base 10: '1.5'"),
+    ],
+)
+def test_a_wrong_trusted_proxies_value_refuses_to_start(tmp_path, value, message):
+    # Guessing would either trust a header the client wrote or record the proxy's address.
+    result = _run(tmp_path, "-m", "django", "check", CIVICGRID_TRUSTED_PROXIES=value)
+    assert result.returncode == 1
+    assert message in result.stderr

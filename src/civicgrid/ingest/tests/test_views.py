@@ -5,12 +5,14 @@ import io
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 from openpyxl import load_workbook
 
 from civicgrid.accounts.roles import Role
 from civicgrid.core import idnumber
+from civicgrid.core.models import AuditAction, AuditEvent
 from civicgrid.ingest.models import ImportJob, ImportStatus
 from civicgrid.ingest.services import import_run
 from civicgrid.ingest.tests.workbooks import write_csv
@@ -90,6 +92,21 @@ def test_dry_run_checkbox(client, world, admin_user, tmp_path):
     job = import_run(job=ImportJob.objects.get())
     assert (job.dry_run, job.status, job.rows_created) == (True, ImportStatus.SUCCEEDED, 1)
     assert "预检" in client.get(reverse("ingest:detail", args=[job.pk])).content.decode()
+
+
+@pytest.mark.django_db
+def test_the_job_and_its_audit_row_keep_the_client_address_behind_the_proxy(settings, world, admin_user, tmp_path):
+    # nginx in front: REMOTE_ADDR is the proxy; the client's own X-Forwarded-For entry (left) is ignored.
+    settings.CIVICGRID_TRUSTED_PROXIES = 1
+    client = Client(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="198.51.100.66, 203.0.113.7")
+    client.force_login(admin_user)
+    path = write_csv(tmp_path / "p.csv", [["姓名", "身份证号", "网格编码"], ["甲", factories.make_id_number(), world.village_a.code]])
+    client.post(reverse("ingest:list"), {"schema": "people.person", "file": upload(path)})
+    job = ImportJob.objects.get()
+    assert job.client_ip == "203.0.113.7"
+    import_run(job=job)  # in the worker: no request, the job carries the address
+    events = AuditEvent.objects.filter(action=AuditAction.IMPORT, object_id=str(job.pk))
+    assert set(events.values_list("ip", flat=True)) == {"203.0.113.7"}
 
 
 @pytest.mark.django_db
