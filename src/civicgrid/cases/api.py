@@ -13,6 +13,7 @@ from typing import Any, Literal
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from ninja import Field, File, Form, Query, Router, Schema, UploadedFile
 from ninja.security import django_auth
 
@@ -66,7 +67,7 @@ class CaseOut(Schema):
     deadline: dt.date
     overdue_days: int
     responsible_person: PersonRef | None
-    assignee: str | None = Field(None, description="承办账号")
+    assignee: str | None = Field(None, description=gettext_noop("承办账号"))
     needs_triage: bool
     triage_reason: str
     escalation_level: int
@@ -76,7 +77,7 @@ class CaseOut(Schema):
     closed_at: dt.datetime | None
     closed_on_time: bool | None
     rejection_count: int
-    version: int = Field(..., description="乐观锁版本：每个变更请求须带上读取时的版本")
+    version: int = Field(..., description=gettext_noop("乐观锁版本：每个变更请求须带上读取时的版本"))
 
     @staticmethod
     def resolve_status_label(obj: Any) -> str:
@@ -123,6 +124,10 @@ class EventOut(Schema):
     def resolve_kind_label(obj: Any) -> str:
         return str(obj.get_kind_display())
 
+    @staticmethod
+    def resolve_actor_name(obj: Any) -> str:
+        return str(obj.actor_label)
+
 
 class CaseDetailOut(CaseOut):
     description: str
@@ -130,7 +135,7 @@ class CaseDetailOut(CaseOut):
     events: list[EventOut]
     before: list[EvidenceOut]
     after: list[EvidenceOut]
-    actions: list[str] = Field(..., description="当前用户此刻可执行的操作")
+    actions: list[str] = Field(..., description=gettext_noop("当前用户此刻可执行的操作"))
 
 
 class VersionIn(Schema):
@@ -145,7 +150,7 @@ class ReasonIn(Schema):
 
 class AssignIn(Schema):
     version: int = Field(..., ge=1, le=2**31 - 1)
-    person_id: int | None = Field(None, description="留空则按包干责任自动分派")
+    person_id: int | None = Field(None, description=gettext_noop("留空则按包干责任自动分派"))
     note: str = Field("", max_length=2000, pattern=TEXT)
 
 
@@ -159,7 +164,7 @@ def _detail(request: HttpRequest, case_id: int) -> dict[str, Any]:
     }
 
 
-@router.get("/", response=CasePage, summary="问题列表（工作队列）")
+@router.get("/", response=CasePage, summary=gettext_noop("问题列表（工作队列）"))
 @api_requires(Action.VIEW_CASES)
 def list_cases(
     request: HttpRequest,
@@ -259,18 +264,18 @@ class InspectionDetailOut(InspectionOut):
 
 
 class InspectionIn(Schema):
-    version_id: int = Field(..., description="已发布的测评体系版本")
+    version_id: int = Field(..., description=gettext_noop("已发布的测评体系版本"))
     node_id: int
     inspected_on: dt.date
     note: str = Field("", max_length=500, pattern=TEXT)
 
 
 class ResultIn(Schema):
-    item: str = Field(..., max_length=20, pattern=TEXT, description="项目编号（如 1.1）")
-    passed: bool | None = Field(None, description="合格/不合格项目")
-    points: Decimal | None = Field(None, ge=0, le=9999, allow_inf_nan=False, description="计分项目的得分")
+    item: str = Field(..., max_length=20, pattern=TEXT, description=gettext_noop("项目编号（如 1.1）"))
+    passed: bool | None = Field(None, description=gettext_noop("合格/不合格项目"))
+    points: Decimal | None = Field(None, ge=0, le=9999, allow_inf_nan=False, description=gettext_noop("计分项目的得分"))
     measured: Decimal | None = Field(None, ge=-MAX_DECIMAL, le=MAX_DECIMAL, allow_inf_nan=False,
-                                     description="实测值项目的实测值")
+                                     description=gettext_noop("实测值项目的实测值"))
     not_applicable: bool = False
     note: str = Field("", max_length=500, pattern=TEXT)
     lon: float | None = Field(None, ge=-180, le=180)
@@ -282,7 +287,7 @@ class ResultsIn(Schema):
 
 
 class CompleteIn(Schema):
-    deadline: dt.date | None = Field(None, description="不合格项目生成问题的整改期限，默认完成日起 7 天")
+    deadline: dt.date | None = Field(None, description=gettext_noop("不合格项目生成问题的整改期限，默认完成日起 7 天"))
     severity: Severity = Severity.MEDIUM
 
 
@@ -310,7 +315,7 @@ def _inspection_detail(request: HttpRequest, inspection_id: int) -> dict[str, An
     return data
 
 
-@router.get("/inspections", response=InspectionPage, summary="测评检查列表")
+@router.get("/inspections", response=InspectionPage, summary=gettext_noop("测评检查列表"))
 @api_requires(Action.INSPECT)
 def list_inspections(
     request: HttpRequest,
@@ -326,7 +331,7 @@ def list_inspections(
     return {"count": count, "items": items}
 
 
-@router.post("/inspections", response={201: InspectionDetailOut, **ERRORS}, summary="开始测评检查")
+@router.post("/inspections", response={201: InspectionDetailOut, **ERRORS}, summary=gettext_noop("开始测评检查"))
 @api_requires(Action.INSPECT)
 def create_inspection(request: HttpRequest, payload: InspectionIn) -> Any:
     """Start an inspection of a node in scope against a published version (its kinds must cover the node)."""
@@ -338,7 +343,7 @@ def create_inspection(request: HttpRequest, payload: InspectionIn) -> Any:
     return 201, _inspection_detail(request, inspection.pk)
 
 
-@router.get("/inspections/{inspection_id}", response={200: InspectionDetailOut, **ERRORS}, summary="检查详情")
+@router.get("/inspections/{inspection_id}", response={200: InspectionDetailOut, **ERRORS}, summary=gettext_noop("检查详情"))
 @api_requires(Action.VIEW_CASES)
 def get_inspection(request: HttpRequest, inspection_id: int) -> Any:
     """An inspection with every applicable item, its result, photos and the case a failure opened."""
@@ -353,7 +358,7 @@ def _item(inspection: Any, code: str) -> StandardItem:
 
 
 @router.post("/inspections/{inspection_id}/results", response={200: InspectionDetailOut, **ERRORS},
-             summary="记录检查结果")
+             summary=gettext_noop("记录检查结果"))
 @api_requires(Action.INSPECT)
 def record_inspection_results(request: HttpRequest, inspection_id: int, payload: ResultsIn) -> Any:
     """Record (or correct) item results while the inspection is open; photos are added on the page."""
@@ -368,7 +373,7 @@ def record_inspection_results(request: HttpRequest, inspection_id: int, payload:
 
 
 @router.post("/inspections/{inspection_id}/complete", response={200: InspectionDetailOut, **ERRORS},
-             summary="完成检查（生成问题）")
+             summary=gettext_noop("完成检查（生成问题）"))
 @api_requires(Action.INSPECT)
 def complete_inspection(request: HttpRequest, inspection_id: int, payload: CompleteIn) -> Any:
     """Score the inspection and open a routed case for every failed item."""
@@ -406,7 +411,7 @@ class VersionDetailOut(VersionOut):
     items: list[ItemOut]
 
 
-@router.get("/standards", response=list[StandardOut], summary="测评体系目录")
+@router.get("/standards", response=list[StandardOut], summary=gettext_noop("测评体系目录"))
 @api_requires(Action.VIEW_CASES)
 def list_standards(request: HttpRequest) -> Any:
     """Every standard with its versions (global catalogue data)."""
@@ -414,7 +419,7 @@ def list_standards(request: HttpRequest) -> Any:
 
 
 @router.get("/standards/{code}/versions/{number}", response={200: VersionDetailOut, **ERRORS},
-            summary="测评体系版本（检查项目）")
+            summary=gettext_noop("测评体系版本（检查项目）"))
 @api_requires(Action.VIEW_CASES)
 def get_standard_version(request: HttpRequest, code: str, number: int) -> Any:
     """A version's items with their scoring rules and node kinds."""
@@ -430,7 +435,7 @@ def get_standard_version(request: HttpRequest, code: str, number: int) -> Any:
 # --- one case (registered last: `/{case_id}` must not shadow `/inspections` and `/standards`) ------
 
 
-@router.get("/{case_id}", response={200: CaseDetailOut, **ERRORS}, summary="问题详情")
+@router.get("/{case_id}", response={200: CaseDetailOut, **ERRORS}, summary=gettext_noop("问题详情"))
 @api_requires(Action.VIEW_CASES)
 def get_case(request: HttpRequest, case_id: int) -> Any:
     """A case with its history, before/after photos and the actions the caller may take now."""
@@ -441,7 +446,7 @@ def _case(request: HttpRequest, case_id: int) -> Case:
     return selectors.case_get(actor=request.user, pk=case_id)
 
 
-@router.post("/{case_id}/start", response={200: CaseDetailOut, **ERRORS}, summary="开始整改")
+@router.post("/{case_id}/start", response={200: CaseDetailOut, **ERRORS}, summary=gettext_noop("开始整改"))
 @api_requires(Action.HANDLE_CASES)
 def case_start(request: HttpRequest, case_id: int, payload: VersionIn) -> Any:
     """The responsible person (or a case manager in scope) starts fixing an assigned case."""
@@ -449,7 +454,7 @@ def case_start(request: HttpRequest, case_id: int, payload: VersionIn) -> Any:
     return _detail(request, case_id)
 
 
-@router.post("/{case_id}/submit", response={200: CaseDetailOut, **ERRORS}, summary="提交整改（附照片）")
+@router.post("/{case_id}/submit", response={200: CaseDetailOut, **ERRORS}, summary=gettext_noop("提交整改（附照片）"))
 @api_requires(Action.HANDLE_CASES)
 def case_submit(
     request: HttpRequest,
@@ -466,7 +471,7 @@ def case_submit(
     return _detail(request, case_id)
 
 
-@router.post("/{case_id}/verify", response={200: CaseDetailOut, **ERRORS}, summary="核查通过销号")
+@router.post("/{case_id}/verify", response={200: CaseDetailOut, **ERRORS}, summary=gettext_noop("核查通过销号"))
 @api_requires(Action.VERIFY_CASES)
 def case_verify(request: HttpRequest, case_id: int, payload: VersionIn) -> Any:
     """Close a submitted case; refused to whoever submitted or is assigned the fix (交叉复核)."""
@@ -474,7 +479,7 @@ def case_verify(request: HttpRequest, case_id: int, payload: VersionIn) -> Any:
     return _detail(request, case_id)
 
 
-@router.post("/{case_id}/reject", response={200: CaseDetailOut, **ERRORS}, summary="核查退回")
+@router.post("/{case_id}/reject", response={200: CaseDetailOut, **ERRORS}, summary=gettext_noop("核查退回"))
 @api_requires(Action.VERIFY_CASES)
 def case_reject(request: HttpRequest, case_id: int, payload: ReasonIn) -> Any:
     """Send a submitted fix back to work with the reason."""
@@ -483,7 +488,7 @@ def case_reject(request: HttpRequest, case_id: int, payload: ReasonIn) -> Any:
     return _detail(request, case_id)
 
 
-@router.post("/{case_id}/assign", response={200: CaseDetailOut, **ERRORS}, summary="分派 / 改派")
+@router.post("/{case_id}/assign", response={200: CaseDetailOut, **ERRORS}, summary=gettext_noop("分派 / 改派"))
 @api_requires(Action.MANAGE_CASES)
 def case_assign(request: HttpRequest, case_id: int, payload: AssignIn) -> Any:
     """Assign to a person holding a responsibility in scope, or route again by the assignments in force."""
@@ -496,7 +501,7 @@ def case_assign(request: HttpRequest, case_id: int, payload: AssignIn) -> Any:
     return _detail(request, case_id)
 
 
-@router.post("/{case_id}/cancel", response={200: CaseDetailOut, **ERRORS}, summary="撤销问题")
+@router.post("/{case_id}/cancel", response={200: CaseDetailOut, **ERRORS}, summary=gettext_noop("撤销问题"))
 @api_requires(Action.MANAGE_CASES)
 def case_cancel(request: HttpRequest, case_id: int, payload: ReasonIn) -> Any:
     """Cancel an active case with the reason."""

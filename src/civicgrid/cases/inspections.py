@@ -213,11 +213,12 @@ def inspection_complete(
             result = results[item.pk]
             if result.passed is not False:
                 continue
+            checked = _("检查项目 %(code)s：%(criteria)s") % {"code": item.code, "criteria": item.criteria}
             open_case(
                 actor=actor, node=locked.node, title=item.title, category=item.section.title,
                 source=CaseSource.INSPECTION, source_ref=f"inspection:{locked.pk}/item:{item.code}",
                 inspection_result=result, deadline=deadline, severity=severity, now=at,
-                description="\n".join(part for part in (result.note, f"检查项目 {item.code}：{item.criteria}") if part),
+                description="\n".join(part for part in (result.note, checked) if part),
                 before_evidence=list(result.evidence.all()),
             )
         audit.record(

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from civicgrid.core.errors import ApplicationError
@@ -418,6 +419,13 @@ class CaseEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.kind} {self.at:%Y-%m-%d %H:%M}"
+
+    @property
+    def actor_label(self) -> str:
+        """Who acted, for display: the stored name, or "the system" in the reader's language."""
+        if self.actor_id is not None:
+            return self.actor_name
+        return gettext("系统")
 
 
 class EvidenceKind(models.TextChoices):

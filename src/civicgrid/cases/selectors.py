@@ -11,6 +11,8 @@ from typing import Any
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from civicgrid.accounts.roles import Action
 from civicgrid.cases.inspections import applicable_items
@@ -167,18 +169,21 @@ def case_export_rows(*, actor: Any, queue: str, filters: CaseFilters, today: dt.
             case.get_severity_display(), case.get_status_display(), case.deadline,
             (today - case.deadline).days if overdue else 0,
             case.responsible_person.name if case.responsible_person else "",
-            "是" if case.needs_triage else "否", case.escalation_level,
+            _("是") if case.needs_triage else _("否"), case.escalation_level,
             case.escalated_to_person.name if case.escalated_to_person else "",
             timezone.localtime(case.opened_at).replace(tzinfo=None),
             timezone.localtime(case.closed_at).replace(tzinfo=None) if case.closed_at else "",
-            "" if case.closed_on_time is None else ("是" if case.closed_on_time else "否"),
+            "" if case.closed_on_time is None else (_("是") if case.closed_on_time else _("否")),
         ])
     return rows
 
 
+# The export is a report (nothing imports it), so its headers follow the reader's language.
 EXPORT_HEADERS = [
-    "编号", "网格", "网格编码", "问题", "类别", "来源", "严重程度", "状态", "整改期限", "逾期天数", "责任人",
-    "待分拣", "督办层级", "督办责任人", "登记时间", "销号时间", "按期整改",
+    gettext_lazy("编号"), gettext_lazy("网格"), gettext_lazy("网格编码"), gettext_lazy("问题"), gettext_lazy("类别"),
+    gettext_lazy("来源"), gettext_lazy("严重程度"), gettext_lazy("状态"), gettext_lazy("整改期限"),
+    gettext_lazy("逾期天数"), gettext_lazy("责任人"), gettext_lazy("待分拣"), gettext_lazy("督办层级"),
+    gettext_lazy("督办责任人"), gettext_lazy("登记时间"), gettext_lazy("销号时间"), gettext_lazy("按期整改"),
 ]
 
 

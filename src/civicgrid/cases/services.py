@@ -19,7 +19,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from civicgrid.accounts.roles import Action
 from civicgrid.cases import evidence as photos
@@ -45,6 +45,7 @@ from civicgrid.territory.scoping import path_in_scope
 
 STALE: str = gettext_lazy("该问题已被他人修改，请刷新后重试")  # type: ignore[assignment]  # lazy: rendered in the reader's language
 DEFAULT_ESCALATION_DAYS = 3
+# Stored as the actor name of automatic events; shown through CaseEvent.actor_label, translated.
 SYSTEM_NAME = "系统"
 
 # action -> (statuses it may start from, status it leads to)
@@ -56,9 +57,10 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     "reject": (frozenset({CaseStatus.SUBMITTED}), CaseStatus.IN_PROGRESS),
     "cancel": (frozenset(ACTIVE_STATUSES), CaseStatus.CANCELLED),
 }
+# Chinese in the audit trail (the reason of the event), translated where a message shows them.
 ACTION_LABELS = {
-    "assign": "分派", "start": "开始整改", "submit": "提交整改", "verify": "核查通过销号", "reject": "核查退回",
-    "cancel": "撤销",
+    "assign": gettext_noop("分派"), "start": gettext_noop("开始整改"), "submit": gettext_noop("提交整改"),
+    "verify": gettext_noop("核查通过销号"), "reject": gettext_noop("核查退回"), "cancel": gettext_noop("撤销"),
 }
 
 
@@ -194,7 +196,7 @@ def open_case(
     if routing.person is not None:
         _event(case, kind=CaseEventKind.ROUTE, actor=None, at=at, from_status=CaseStatus.OPEN,
                to_status=CaseStatus.ASSIGNED, person=routing.person,
-               note=f"自动分派给 {routing.person.name}")
+               note=_("自动分派给 %(name)s") % {"name": routing.person.name})
     else:
         _event(case, kind=CaseEventKind.TRIAGE, actor=None, at=at, from_status=CaseStatus.OPEN,
                to_status=CaseStatus.OPEN, note=routing.reason)
@@ -354,7 +356,7 @@ def case_assign(
         locked.triage_reason = ""
         return (
             ["responsible_person", "assignee", "needs_triage", "triage_reason"],
-            {"kind": CaseEventKind.ASSIGN, "person": target, "note": note.strip() or f"分派给 {target.name}"},
+            {"kind": CaseEventKind.ASSIGN, "person": target, "note": note.strip() or _("分派给 %(name)s") % {"name": target.name}},
         )
 
     with transaction.atomic():
@@ -515,7 +517,9 @@ def _escalate_one(case_id: int, *, at: dt.datetime, today: dt.date, step: int) -
             raised = True
             _event(case, kind=CaseEventKind.ESCALATE, actor=None, at=at, from_status=case.status,
                    to_status=case.status, person=target.person, level=level,
-                   note=f"逾期 {(today - case.deadline).days} 天，升级至{target.get_role_display()} {target.person.name}")
+                   note=_("逾期 %(days)s 天，升级至%(role)s %(name)s") % {
+                       "days": (today - case.deadline).days, "role": target.get_role_display(), "name": target.person.name,
+                   })
         _save(case, version, ["escalation_level", "escalated_to_person", "escalated_to_account", "escalated_at",
                               "escalation_exhausted"], at)
         old, new = audit.changed(before, audit.snapshot(case))

@@ -4,7 +4,11 @@ headers, copy a version into a new draft, publish (after which the version never
 
 The import reads the file through the import framework's readers (content sniffing, upload limits,
 zip-bomb guard, header detection with merged cells and aliases) but is all-or-nothing: a checklist is
-one document, so any bad row rejects the file with every row's reason and writes nothing."""
+one document, so any bad row rejects the file with every row's reason and writes nothing.
+
+The checklist file speaks Chinese in every interface language: its column headers, scoring-rule words
+and node-kind names are what the import reads back (and what the counties' own checklists use), so
+the export writes them in Chinese; only the about sheet follows the reader's language."""
 
 from __future__ import annotations
 
@@ -19,7 +23,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -53,6 +57,7 @@ RULE_WORDS = {
     "实测": ScoringRule.MEASURED, "实测值": ScoringRule.MEASURED, "测量值": ScoringRule.MEASURED,
     "measured": ScoringRule.MEASURED,
 }
+# The words the export writes in the rule column: data the import reads back, so never translated.
 RULE_LABEL: dict[str, str] = {ScoringRule.PASS_FAIL: "合格/不合格", ScoringRule.POINTS: "计分", ScoringRule.MEASURED: "实测值"}
 COMPARISON_WORDS = {
     "≥": Comparison.GTE, ">=": Comparison.GTE, "＞＝": Comparison.GTE, "不低于": Comparison.GTE, "不少于": Comparison.GTE,
@@ -61,9 +66,18 @@ COMPARISON_WORDS = {
     "gte": Comparison.GTE, "lte": Comparison.LTE, "eq": Comparison.EQ,
 }
 COMPARISON_LABEL: dict[str, str] = {Comparison.GTE: "≥", Comparison.LTE: "≤", Comparison.EQ: "="}
+FILE_LANGUAGE = "zh-hans"  # the language of the checklist file's headers and words (see the module docstring)
+
+
+def _kind_names() -> dict[str, str]:
+    """NodeKind value -> its Chinese label, whatever language is active."""
+    with translation.override(FILE_LANGUAGE):
+        return {value: str(label) for value, label in NodeKind.choices}
+
+
 # Kind names as people write them, besides the labels of NodeKind ("村/社区", "镇/街道", …).
 KIND_WORDS: dict[str, str] = {
-    **{str(label): value for value, label in NodeKind.choices},
+    **{label: value for value, label in _kind_names().items()},
     **{value: value for value in NodeKind.values},
     "村": NodeKind.VILLAGE, "社区": NodeKind.VILLAGE, "镇": NodeKind.TOWN, "街道": NodeKind.TOWN,
     "乡镇": NodeKind.TOWN, "区县": NodeKind.DISTRICT, "开发区": NodeKind.DISTRICT, "大队": NodeKind.BRIGADE,
@@ -80,7 +94,7 @@ def _kinds(value: Any) -> list[str]:
     for word in words:
         kind = KIND_WORDS.get(word) or KIND_WORDS.get(word.lower())
         if kind is None:
-            known = "、".join(str(label) for _value, label in NodeKind.choices)
+            known = "、".join(_kind_names().values())
             raise ValueError(_("未知的适用类型“%(value)s”，可填：%(allowed)s") % {"value": word[:20], "allowed": known})
         if kind not in kinds:
             kinds.append(kind)
@@ -108,11 +122,11 @@ def _decimal(value: Any) -> Decimal:
 
 
 def _rule(value: Any) -> str:
-    return parsers.choice(RULE_WORDS, what="评分方式")(value)
+    return parsers.choice(RULE_WORDS, what=gettext_lazy("评分方式"))(value)
 
 
 def _comparison(value: Any) -> str:
-    return parsers.choice(COMPARISON_WORDS, what="比较方式")(value)
+    return parsers.choice(COMPARISON_WORDS, what=gettext_lazy("比较方式"))(value)
 
 
 COLUMNS = (
@@ -168,7 +182,7 @@ class StandardImportError(ApplicationError):
 def check_item(spec: ItemSpec) -> ItemSpec:
     """Rule-specific consistency: a measured item needs a comparison and a threshold; others have none."""
     if spec.rule not in ScoringRule.values:
-        raise ValueError(f"未知的评分方式：{spec.rule}")
+        raise ValueError(_("未知的评分方式：%(rule)s") % {"rule": spec.rule})
     if spec.rule == ScoringRule.MEASURED:
         if not spec.comparison or spec.threshold is None:
             raise ValueError(_("实测值项目须填写比较方式和阈值"))
@@ -178,7 +192,7 @@ def check_item(spec: ItemSpec) -> ItemSpec:
         raise ValueError(_("只有实测值项目可以填写比较方式和阈值"))
     for kind in spec.applies_to:
         if kind not in NodeKind.values:
-            raise ValueError(f"未知的适用类型：{kind}")
+            raise ValueError(_("未知的适用类型：%(kind)s") % {"kind": kind})
     if not spec.applies_to:
         raise ValueError(_("请填写适用类型"))
     return spec
@@ -243,7 +257,7 @@ def standard_version_create(
         try:
             check_item(spec)
         except ValueError as exc:
-            raise ApplicationError(f"{spec.code}：{exc}") from exc
+            raise ApplicationError(_("%(code)s：%(error)s") % {"code": spec.code, "error": exc}) from exc
     with transaction.atomic():
         standard = Standard.objects.select_for_update().filter(code=code).first()
         if standard is None:
@@ -297,7 +311,7 @@ def standard_version_copy(*, actor: Any, version: StandardVersion, effective_fro
     ]
     return standard_version_create(
         actor=actor, code=version.standard.code, effective_from=effective_from, items=items,
-        note=f"由 v{version.number} 复制",
+        note=_("由 v%(number)s 复制") % {"number": version.number},
     )
 
 
@@ -425,7 +439,7 @@ def standard_import_xlsx(
     with transaction.atomic():
         version = standard_version_create(
             actor=actor, code=code, name=name, effective_from=effective_from, items=specs,
-            note=note or f"导入自 {getattr(upload, 'name', '')}"[:200],
+            note=note or (_("导入自 %(file)s") % {"file": getattr(upload, "name", "")})[:200],
         )
         audit.record(actor=actor, action=AuditAction.IMPORT, instance=version,
                      after={"file": str(getattr(upload, "name", ""))[:100], "items": len(specs)})
@@ -439,26 +453,30 @@ def _number_text(value: Decimal | None) -> str:
 
 
 def export_rows(version: StandardVersion) -> list[list[Any]]:
-    """The version's items as rows under HEADERS (what read_items reads back)."""
-    labels = dict(NodeKind.choices)
+    """The version's items as rows under HEADERS (what read_items reads back, in any interface language)."""
+    labels = _kind_names()
     rows = []
     for item in version.items.select_related("section").order_by("order"):
         rows.append([
             item.section.title, item.code, item.title, item.criteria, RULE_LABEL[ScoringRule(item.rule)],
             _number_text(item.points), COMPARISON_LABEL.get(item.comparison, "") if item.comparison else "",
-            _number_text(item.threshold), item.unit, "、".join(str(labels.get(kind, kind)) for kind in item.applies_to),
+            _number_text(item.threshold), item.unit, "、".join(labels.get(kind, kind) for kind in item.applies_to),
         ])
     return rows
 
 
 def standard_version_export(*, actor: Any, version: StandardVersion) -> bytes:
-    """The version as .xlsx: the items sheet (import headers) and an about sheet; audited."""
+    """The version as .xlsx: the items sheet (the import's Chinese headers) and an about sheet in the
+    reader's language; audited."""
     about: list[list[Any]] = [
-        ["体系编码", version.standard.code], ["体系名称", version.standard.name], ["版本号", version.number],
-        ["状态", str(version.get_status_display())], ["生效日期", version.effective_from.isoformat()],
-        ["版本说明", version.note],
+        [_("体系编码"), version.standard.code], [_("体系名称"), version.standard.name], [_("版本号"), version.number],
+        [_("状态"), str(version.get_status_display())], [_("生效日期"), version.effective_from.isoformat()],
+        [_("版本说明"), version.note],
     ]
-    content = workbook_bytes([("测评项目", HEADERS, export_rows(version)), ("说明", ["项目", "内容"], about)])
+    content = workbook_bytes([
+        (_("测评项目"), HEADERS, export_rows(version)),
+        (_("说明"), [_("项目"), _("内容")], about),
+    ])
     audit.record(actor=actor, action=AuditAction.EXPORT, instance=version,
                  after={"standard": version.standard.code, "number": version.number})
     return content

@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 from ninja import NinjaAPI
 from ninja.security import django_auth
 
@@ -36,11 +36,25 @@ ERROR_SCHEMA = {
 }
 
 
+def _translated(node: Any) -> Any:
+    """The schema with every summary and description run through gettext: the routers mark them with
+    gettext_noop (ninja and pydantic want str), so the schema is rendered in the reader's language."""
+    if isinstance(node, dict):
+        return {
+            key: _(value) if key in ("summary", "description") and isinstance(value, str) and value else _translated(value)
+            for key, value in node.items()
+        }
+    if isinstance(node, list):
+        return [_translated(item) for item in node]
+    return node
+
+
 class CivicgridAPI(NinjaAPI):
-    """NinjaAPI whose OpenAPI schema lists the shared error answers on every operation."""
+    """NinjaAPI whose OpenAPI schema lists the shared error answers on every operation, in the
+    reader's language."""
 
     def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
-        schema = super().get_openapi_schema(*args, **kwargs)
+        schema = _translated(super().get_openapi_schema(*args, **kwargs))
         schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
         for path_item in schema.get("paths", {}).values():
             for operation in path_item.values():
@@ -57,7 +71,7 @@ class CivicgridAPI(NinjaAPI):
 api = CivicgridAPI(
     title="civicgrid API",
     version="1",
-    description="网格化治理平台接口：网格、包干责任、人员库。所有列表与详情均按数据范围过滤。",
+    description=gettext_noop("网格化治理平台接口：网格、包干责任、人员库。所有列表与详情均按数据范围过滤。"),
     auth=django_auth,
     urls_namespace="api",
 )

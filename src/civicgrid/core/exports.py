@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.http import HttpResponse
+from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
@@ -19,11 +20,12 @@ XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml
 
 
 def safe_cell_value(value: Any) -> Any:
-    """Neutralise text a spreadsheet would run as a formula by prefixing an apostrophe."""
+    """Neutralise text a spreadsheet would run as a formula by prefixing an apostrophe; booleans are
+    written as yes/no in the active language (the importers' boolean parser reads both languages)."""
     if value is None:
         return ""
     if isinstance(value, bool):
-        return "是" if value else "否"
+        return _("是") if value else _("否")
     if isinstance(value, int | float | dt.date | dt.datetime):
         if isinstance(value, dt.datetime) and value.tzinfo is not None:
             return value.astimezone().replace(tzinfo=None)

@@ -9,6 +9,8 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from ninja import Query, Router, Schema
 
 from civicgrid.accounts.roles import Action
@@ -134,18 +136,18 @@ def _node(request: HttpRequest, node: int | None) -> Node:
 
 def _day(day: dt.date | None) -> dt.date | None:
     if day is not None and day < MIN_DAY:
-        raise ApplicationError(f"日期不能早于 {MIN_DAY.isoformat()}。")
+        raise ApplicationError(_("日期不能早于 %(day)s。") % {"day": MIN_DAY.isoformat()})
     return day
 
 
-@router.get("/definitions", response=list[IndicatorOut], summary="指标定义")
+@router.get("/definitions", response=list[IndicatorOut], summary=gettext_noop("指标定义"))
 @api_requires(Action.VIEW_INDICATORS)
 def list_indicator_definitions(request: HttpRequest, include_inactive: bool = False) -> Any:
     """Indicator definitions (formulas, targets, directions, periods)."""
     return [_indicator_out(item) for item in indicator_list(actor=request.user, include_inactive=include_inactive)]
 
 
-@router.get("/values", response=ValuesOut, summary="节点指标值")
+@router.get("/values", response=ValuesOut, summary=gettext_noop("节点指标值"))
 @api_requires(Action.VIEW_INDICATORS)
 def get_indicator_values(
     request: HttpRequest, node: int | None = None, as_of: dt.date | None = None,
@@ -170,7 +172,7 @@ def get_indicator_values(
     return {"node": _node_ref(shown), "as_of": day, "items": [_reading_out(reading) for reading in readings]}
 
 
-@router.get("/{code}/ranking", response=RankingOut, summary="下级节点排名")
+@router.get("/{code}/ranking", response=RankingOut, summary=gettext_noop("下级节点排名"))
 @api_requires(Action.VIEW_INDICATORS)
 def get_indicator_ranking(request: HttpRequest, code: str, node: int | None = None, as_of: dt.date | None = None) -> Any:
     """The node's children ranked by the indicator (best first, by its direction; ties share a rank),
@@ -195,7 +197,7 @@ def get_indicator_ranking(request: HttpRequest, code: str, node: int | None = No
     }
 
 
-@router.get("/{code}/trend", response=TrendOut, summary="指标趋势")
+@router.get("/{code}/trend", response=TrendOut, summary=gettext_noop("指标趋势"))
 @api_requires(Action.VIEW_INDICATORS)
 def get_indicator_trend(
     request: HttpRequest, code: str, node: int | None = None, on: dt.date | None = None,

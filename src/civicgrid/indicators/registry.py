@@ -211,7 +211,7 @@ def get_source(code: str) -> Source:
     try:
         return _SOURCES[code]
     except KeyError:
-        raise ApplicationError(_("未知的指标数据源：%(code)s。") % {"code": code or "（空）"}) from None
+        raise ApplicationError(_("未知的指标数据源：%(code)s。") % {"code": code or _("（空）")}) from None
 
 
 def sources() -> dict[str, Source]:

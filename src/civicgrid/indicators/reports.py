@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from civicgrid.core import audit
 from civicgrid.core.exports import workbook_bytes
@@ -16,7 +17,7 @@ from civicgrid.indicators.models import Indicator
 from civicgrid.indicators.selectors import Reading, child_ranking, indicator_node_context, node_trends
 from civicgrid.territory.models import Node
 
-ATTAINMENT_LABELS = {"met": "达标", "near": "接近", "off": "未达标", "none": "—"}
+ATTAINMENT_LABELS = {"met": gettext_lazy("达标"), "near": gettext_lazy("接近"), "off": gettext_lazy("未达标"), "none": "—"}
 EXPORT_TREND_PERIODS = 12
 
 
@@ -28,7 +29,7 @@ def indicator_export(*, actor: Any, node: Node, indicators: Sequence[Indicator],
     """Three sheets — 指标值, 下级排名, 趋势 — for the node (in the actor's scope) as of `on`; audited."""
     _ancestors, children = indicator_node_context(actor=actor, node=node)
     trends = node_trends(actor=actor, node=node, indicators=indicators, on=on, periods=EXPORT_TREND_PERIODS)
-    attainment = {key: _(label) for key, label in ATTAINMENT_LABELS.items()}
+    attainment = {key: str(label) for key, label in ATTAINMENT_LABELS.items()}
     values, ranking, trend = [], [], []
     for indicator in indicators:
         current = trends[indicator.pk][-1]

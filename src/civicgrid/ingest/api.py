@@ -10,6 +10,7 @@ from typing import Any
 from django.http import FileResponse, Http404, HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from ninja import File, Form, Router, Schema, Status, UploadedFile
 from ninja import Form as FormField
 from ninja.errors import HttpError
@@ -63,13 +64,13 @@ def _out(job: ImportJob) -> dict[str, Any]:
     }
 
 
-@router.post("/", response={201: ImportJobOut, 400: ErrorOut}, summary="Start an import (导入文件)")
+@router.post("/", response={201: ImportJobOut, 400: ErrorOut}, summary=gettext_noop("导入文件"))
 @api_requires(Action.IMPORT)
 def start_import(
     request: HttpRequest,
     file: File[UploadedFile],
     # Sent as "schema"; named otherwise here because pydantic models have a `schema` attribute.
-    schema_name: str = FormField(..., alias="schema", description="import schema, e.g. people.person"),
+    schema_name: str = FormField(..., alias="schema", description=gettext_noop("导入类型，例如 people.person")),
     dry_run: Form[bool] = False,
     sheet: Form[str] = "",
 ) -> Status[dict[str, Any]]:
@@ -83,21 +84,21 @@ def start_import(
     return Status(201, _out(job))
 
 
-@router.get("/", response=list[ImportJobOut], summary="Recent import jobs")
+@router.get("/", response=list[ImportJobOut], summary=gettext_noop("最近的导入任务"))
 @api_requires(Action.IMPORT)
 def list_imports(request: HttpRequest) -> list[dict[str, Any]]:
     """The newest jobs the user may see."""
     return [_out(job) for job in import_job_list(actor=request.user)[:LIST_LIMIT]]
 
 
-@router.get("/{job_id}", response={200: ImportJobOut, 404: ErrorOut}, summary="An import job's status")
+@router.get("/{job_id}", response={200: ImportJobOut, 404: ErrorOut}, summary=gettext_noop("导入任务状态"))
 @api_requires(Action.IMPORT)
 def get_import(request: HttpRequest, job_id: str) -> dict[str, Any]:
     """Status, progress and counts of one job (404 when missing or not yours)."""
     return _out(_job(request, job_id))
 
 
-@router.get("/{job_id}/error-report", response={404: ErrorOut}, summary="Download the error report (.xlsx)")
+@router.get("/{job_id}/error-report", response={404: ErrorOut}, summary=gettext_noop("下载错误报告（.xlsx）"))
 @api_requires(Action.IMPORT)
 def get_error_report(request: HttpRequest, job_id: str) -> FileResponse:
     """The job's error report; ID numbers and phones in it are masked."""

@@ -55,6 +55,9 @@ class ImportJob(models.Model):
     task_id = models.CharField(max_length=64, blank=True)
     # The uploader's address, so the audit event written by the background worker names it.
     client_ip = models.CharField(max_length=64, blank=True)
+    # The interface language of whoever started the import: the background worker writes the job's
+    # message and error report in it. Blank (jobs from before the field): the site's default language.
+    language = models.CharField(_("语言"), max_length=16, blank=True)
     created_at = models.DateTimeField(_("提交时间"), auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(_("开始时间"), null=True, blank=True)
     finished_at = models.DateTimeField(_("结束时间"), null=True, blank=True)

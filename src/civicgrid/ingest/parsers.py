@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
 from civicgrid.core import idnumber
@@ -178,8 +179,10 @@ def normalise_label(value: Any) -> str:
     )
 
 
-def choice(mapping: Mapping[str, str], *, what: str) -> Callable[[Any], str]:
-    """One of a fixed set of values, written as any of its labels (`mapping` is label -> value)."""
+def choice(mapping: Mapping[str, str], *, what: str | Promise) -> Callable[[Any], str]:
+    """One of a fixed set of values, written as any of its labels (`mapping` is label -> value);
+    `what` names the column in the error message (pass it lazily translated). The allowed words listed
+    are the Chinese ones people type, so they stay as they are in every language."""
     lookup = {normalise_label(label): value for label, value in mapping.items()}
     shown = "、".join(dict.fromkeys(label for label in mapping if not label.isascii()))
 

@@ -1,6 +1,7 @@
 """The downloadable error report: one line per bad row or cell (工作表, 行号, 列, 值, 原因) plus
 sheet-level notes, written through core.exports (no formulas, text stays text). Lines spill to a
-temporary file while the import runs, so a file full of errors does not fill the memory."""
+temporary file while the import runs, so a file full of errors does not fill the memory. Headers,
+sheet names and labels are in the active language (the import runs in its uploader's language)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from openpyxl import Workbook
 
 from civicgrid.core.exports import write_sheet
 from civicgrid.core.masking import mask_id_number, mask_phone
 from civicgrid.ingest.parsers import as_text
 
-HEADERS = ("工作表", "行号", "列", "值", "原因")
+HEADERS = (gettext_lazy("工作表"), gettext_lazy("行号"), gettext_lazy("列"), gettext_lazy("值"), gettext_lazy("原因"))
 SORT_LIMIT = 200_000  # sort lines by sheet and row when there are at most this many
 EXCEL_MAX_ROWS = 1_048_575
 
@@ -82,8 +84,8 @@ class ErrorReport:
         """Write the report workbook: the errors sheet first, then a summary sheet."""
         target.parent.mkdir(parents=True, exist_ok=True)
         workbook = Workbook(write_only=True)
-        write_sheet(workbook, "错误明细", HEADERS, self._lines())
-        write_sheet(workbook, "汇总", ("项目", "内容"), summary)
+        write_sheet(workbook, _("错误明细"), [str(header) for header in HEADERS], self._lines())
+        write_sheet(workbook, _("汇总"), (_("项目"), _("内容")), summary)
         workbook.save(str(target))
 
     def close(self) -> None:

@@ -22,8 +22,9 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from civicgrid.accounts.roles import Action
 from civicgrid.core import audit
@@ -108,7 +109,8 @@ def import_start(
     enqueue: bool = True,
 ) -> ImportJob:
     """Check the actor's right and the file (type by content, size, rows, zip bomb), store it under
-    MEDIA_ROOT/imports/ and queue the import task after commit. A rejected file raises
+    MEDIA_ROOT/imports/ and queue the import task after commit; the job records the active language,
+    in which the worker will write its messages and error report. A rejected file raises
     ApplicationError (FileRejected) and leaves nothing behind but an audit event."""
     definition = get_schema(schema)
     check_can_import(actor=actor, schema=definition)
@@ -146,10 +148,21 @@ def import_start(
             dry_run=dry_run,
             rows_total=info.rows_estimate,
             client_ip=(client_ip.get() or "")[:64],
+            language=_job_language(),
         )
         if enqueue:
             transaction.on_commit(functools.partial(_enqueue, job.pk))
     return job
+
+
+def _job_language() -> str:
+    """The active language if the site offers it, else blank (the default language)."""
+    active = translation.get_language() or ""
+    return active if active in dict(settings.LANGUAGES) else ""
+
+
+def _language_of(job: ImportJob) -> str:
+    return job.language if job.language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
 
 
 def _enqueue(job_id: Any) -> None:
@@ -171,7 +184,13 @@ def _enqueue(job_id: Any) -> None:
 def import_run(*, job: ImportJob, progress: Progress | None = None, batch_size: int | None = None) -> ImportJob:
     """Run a queued import: read and validate every row, write good rows in batches, write the error
     report, finish the job and its audit event. A job that is not queued is returned untouched, so a
-    retried task never imports twice. Unexpected errors mark the job failed and propagate."""
+    retried task never imports twice. Unexpected errors mark the job failed and propagate. Messages
+    and the error report are in the language of the user who started the import."""
+    with translation.override(_language_of(job)):
+        return _import_run(job=job, progress=progress, batch_size=batch_size)
+
+
+def _import_run(*, job: ImportJob, progress: Progress | None, batch_size: int | None) -> ImportJob:
     now = timezone.now()
     claimed = ImportJob.objects.filter(pk=job.pk, status=ImportStatus.QUEUED).update(
         status=ImportStatus.RUNNING, started_at=now, heartbeat_at=now
@@ -273,16 +292,27 @@ def _build_pipeline(
 
 
 def _summary_message(counts: Counts, dry_run: bool, ignored: list[str], report: ErrorReport) -> str:
-    prefix = "预检完成（未写入）" if dry_run else "导入完成"
-    parts = [
-        f"{prefix}：共 {counts.total} 行，新增 {counts.created}，更新 {counts.updated}，"
-        f"未变 {counts.unchanged}，错误 {counts.errors}"
-    ]
+    numbers = {
+        "total": counts.total, "created": counts.created, "updated": counts.updated,
+        "unchanged": counts.unchanged, "errors": counts.errors,
+    }
+    if dry_run:
+        first = _("预检完成（未写入）：共 %(total)s 行，新增 %(created)s，更新 %(updated)s，未变 %(unchanged)s，错误 %(errors)s")
+    else:
+        first = _("导入完成：共 %(total)s 行，新增 %(created)s，更新 %(updated)s，未变 %(unchanged)s，错误 %(errors)s")
+    parts = [first % numbers]
     if report.notes:
-        parts.append(f"{len(report.notes)} 个工作表未导入（见错误报告）")
+        parts.append(
+            ngettext("%(count)s 个工作表未导入（见错误报告）", "%(count)s 个工作表未导入（见错误报告）", len(report.notes))
+            % {"count": len(report.notes)}
+        )
     if ignored:
-        parts.append("未使用的列：" + "、".join(ignored[:20]))
-    return "；".join(parts)
+        # The ignored columns are headers as written in the file: listed as they are.
+        parts.append(_("未使用的列：%(columns)s") % {"columns": "、".join(ignored[:20])})
+    message = parts[0]
+    for part in parts[1:]:
+        message = _("%(message)s；%(more)s") % {"message": message, "more": part}
+    return message
 
 
 def _write_report(
@@ -292,16 +322,16 @@ def _write_report(
         return ""
     name = f"{REPORT_DIRECTORY}/{job.pk}.xlsx"
     summary = [
-        ("导入类型", str(definition.label)),
-        ("文件", job.original_filename),
-        ("预检", "是" if job.dry_run else "否"),
-        ("状态", str(ImportStatus(status).label)),
-        ("数据行", counts.total),
-        ("新增", counts.created),
-        ("更新", counts.updated),
-        ("未变", counts.unchanged),
-        ("错误行", counts.errors),
-        ("说明", message),
+        (_("导入类型"), str(definition.label)),
+        (_("文件"), job.original_filename),
+        (_("预检"), _("是") if job.dry_run else _("否")),
+        (_("状态"), str(ImportStatus(status).label)),
+        (_("数据行"), counts.total),
+        (_("新增"), counts.created),
+        (_("更新"), counts.updated),
+        (_("未变"), counts.unchanged),
+        (_("错误行"), counts.errors),
+        (_("说明"), message),
     ]
     report.write(_media_root() / name, summary)
     return name
@@ -347,8 +377,9 @@ def import_job_reap_stale(*, now: dt.datetime | None = None) -> int:
         Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
     )
     reaped = 0
-    message = _("导入中断：后台任务长时间无响应，已标记为失败。已提交的批次见计数；重新导入同一文件即可补全")
     for job in stale.order_by("pk"):
+        with translation.override(_language_of(job)):
+            message = _("导入中断：后台任务长时间无响应，已标记为失败。已提交的批次见计数；重新导入同一文件即可补全")
         with transaction.atomic():
             if not ImportJob.objects.filter(pk=job.pk, status=ImportStatus.RUNNING).update(
                 status=ImportStatus.FAILED, finished_at=timezone.now(), message=message

@@ -88,7 +88,7 @@ def error_report(request: HttpRequest, pk: Any) -> HttpResponse:
     if path is None or not path.is_file():
         raise Http404
     stem = job.original_filename.rsplit(".", 1)[0]
-    return xlsx_response(f"导入错误报告-{stem}.xlsx", path.read_bytes())
+    return xlsx_response(_("导入错误报告-%(file)s.xlsx") % {"file": stem}, path.read_bytes())
 
 
 @requires(Action.IMPORT)
@@ -101,4 +101,6 @@ def template(request: HttpRequest, name: str) -> HttpResponse:
     if schema.file_format != FORMAT_TABLE:
         raise Http404
     headers = [f"{column.label}*" if column.required else column.label for column in schema.columns]
-    return xlsx_response(f"{schema.label}-导入模板.xlsx", workbook_bytes([(str(schema.label), headers, [])]))
+    # The headers stay the import's own Chinese column names: they are what the importer reads back.
+    filename = _("%(schema)s-导入模板.xlsx") % {"schema": schema.label}
+    return xlsx_response(filename, workbook_bytes([(str(schema.label), headers, [])]))

@@ -20,6 +20,8 @@ from typing import Any
 from xml.etree import ElementTree
 from xml.parsers import expat
 
+from django.utils.translation import gettext as _
+
 CHUNK = 1 << 20
 _REF = re.compile(r"^\$?([A-Z]{1,3})\$?(\d+)$")
 _PREFIX = re.compile(rb"<(?:([A-Za-z_][\w.-]*):)?worksheet[\s>]")
@@ -44,7 +46,7 @@ def column_index(letters: str) -> int:
 
 def parse_range(text: str) -> tuple[int, int, int, int] | None:
     """`B2:D3` -> (1, 1, 2, 3): 0-based (row0, col0, row1, col1); None if it is not a cell range."""
-    first, _, last = text.partition(":")
+    first, _colon, last = text.partition(":")
     start = _REF.match(first)
     end = _REF.match(last or first)
     if start is None or end is None:
@@ -64,9 +66,9 @@ def _read_xml(archive: zipfile.ZipFile, member: str) -> ElementTree.Element:
         with archive.open(member) as stream:
             return ElementTree.parse(stream).getroot()  # noqa: S314 - bundled expat refuses entity bombs
     except KeyError as exc:
-        raise XlsxError(f"缺少 {member}") from exc
+        raise XlsxError(_("缺少 %(member)s") % {"member": member}) from exc
     except ElementTree.ParseError as exc:
-        raise XlsxError(f"{member} 不是有效的 XML") from exc
+        raise XlsxError(_("%(member)s 不是有效的 XML") % {"member": member}) from exc
 
 
 def _relationships(archive: zipfile.ZipFile, member: str) -> dict[str, tuple[str, str]]:
@@ -106,7 +108,7 @@ class WorkbookParts:
     def read(cls, archive: zipfile.ZipFile) -> WorkbookParts:
         """Find the parts through the package relationships, as a spreadsheet program does."""
         workbook_member = "xl/workbook.xml"
-        for _, (kind, target) in _relationships(archive, "_rels/.rels").items():
+        for kind, target in _relationships(archive, "_rels/.rels").values():
             if kind == "officeDocument":
                 workbook_member = target
         root = _read_xml(archive, workbook_member)
@@ -133,7 +135,7 @@ class WorkbookParts:
             elif kind == "styles" and target in archive.NameToInfo:
                 parts.styles = target
         if not parts.sheets and not parts.skipped:
-            raise XlsxError("工作簿中没有工作表")
+            raise XlsxError(_("工作簿中没有工作表"))
         return parts
 
 
@@ -215,7 +217,7 @@ class XlsxReader:
             self.archive = zipfile.ZipFile(path)
             self.parts = WorkbookParts.read(self.archive)
         except zipfile.BadZipFile as exc:
-            raise XlsxError("压缩包已损坏") from exc
+            raise XlsxError(_("压缩包已损坏")) from exc
         self._strings: list[str] | None = None
         self._date_styles: frozenset[str] | None = None
 
@@ -353,7 +355,7 @@ class XlsxReader:
                     chunk = stream.read(CHUNK)
                 parser.Parse(b"", True)
             except expat.ExpatError as exc:
-                raise XlsxError(f"工作表 XML 无效（{exc}）") from exc
+                raise XlsxError(_("工作表 XML 无效（%(error)s）") % {"error": exc}) from exc
             yield from pending
 
 

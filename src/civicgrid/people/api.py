@@ -9,6 +9,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 from ninja import Query, Router, Schema
 
 from civicgrid.accounts.roles import Action
@@ -69,7 +70,7 @@ def _person_out(person: Person, actor: Any, today: dt.date) -> dict[str, Any]:
     }
 
 
-@router.get("", response=PersonPage, summary="人员列表（脱敏）")
+@router.get("", response=PersonPage, summary=gettext_noop("人员列表（脱敏）"))
 @api_requires(Action.VIEW_PEOPLE)
 def list_people(
     request: HttpRequest,
@@ -87,7 +88,7 @@ def list_people(
     return {"count": count, "items": [_person_out(person, request.user, today) for person in people]}
 
 
-@router.get("/{person_id}", response=PersonDetailOut, summary="人员详情（脱敏）")
+@router.get("/{person_id}", response=PersonDetailOut, summary=gettext_noop("人员详情（脱敏）"))
 @api_requires(Action.VIEW_PEOPLE)
 def get_person(request: HttpRequest, person_id: int) -> Any:
     """One person in scope, masked, with the responsibility assignments the user may see."""

@@ -59,7 +59,7 @@ COLUMNS = (
     Column("name", ("姓名", "成员姓名", "人员姓名", "户主姓名", "居民姓名"), required=True, parser=parsers.text(50)),
     Column(
         "sex", ("性别",),
-        parser=parsers.choice({"男": "M", "女": "F", "M": "M", "F": "F", "male": "M", "female": "F"}, what="性别"),
+        parser=parsers.choice({"男": "M", "女": "F", "M": "M", "F": "F", "male": "M", "female": "F"}, what=gettext_lazy("性别")),
     ),
     Column("birth_date", ("出生日期", "出生年月日", "生日"), parser=parsers.date),
     Column(

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 from ninja import Field, Query, Router, Schema
 
 from civicgrid.accounts.roles import Action
@@ -144,7 +145,7 @@ def _node_out(node: Node) -> dict[str, Any]:
     }
 
 
-@router.get("/nodes", response=NodePage, summary="网格节点列表")
+@router.get("/nodes", response=NodePage, summary=gettext_noop("网格节点列表"))
 @api_requires(Action.VIEW_TERRITORY)
 def list_nodes(
     request: HttpRequest,
@@ -162,7 +163,7 @@ def list_nodes(
     return {"count": count, "items": items}
 
 
-@router.get("/nodes/{node_id}", response=NodeDetailOut, summary="网格节点详情")
+@router.get("/nodes/{node_id}", response=NodeDetailOut, summary=gettext_noop("网格节点详情"))
 @api_requires(Action.VIEW_TERRITORY)
 def get_node(request: HttpRequest, node_id: int) -> Any:
     """A node with its breadcrumb, current holders, escalation chain and subtree coverage."""
@@ -177,7 +178,7 @@ def get_node(request: HttpRequest, node_id: int) -> Any:
     }
 
 
-@router.get("/nodes/{node_id}/children", response=list[NodeTreeOut], summary="下级节点")
+@router.get("/nodes/{node_id}/children", response=list[NodeTreeOut], summary=gettext_noop("下级节点"))
 @api_requires(Action.VIEW_TERRITORY)
 def get_children(request: HttpRequest, node_id: int) -> Any:
     """Direct children of a node with their coverage status."""
@@ -185,7 +186,7 @@ def get_children(request: HttpRequest, node_id: int) -> Any:
     return list(node_tree_level(actor=request.user, parent=node))
 
 
-@router.get("/coverage", response=CoverageOut, summary="包干覆盖")
+@router.get("/coverage", response=CoverageOut, summary=gettext_noop("包干覆盖"))
 @api_requires(Action.VIEW_TERRITORY)
 def get_coverage(
     request: HttpRequest,
@@ -215,14 +216,14 @@ def get_coverage(
     }
 
 
-@router.get("/locate", response=LocateOut, summary="坐标定位")
+@router.get("/locate", response=LocateOut, summary=gettext_noop("坐标定位"))
 @api_requires(Action.VIEW_TERRITORY)
 def locate(request: HttpRequest, lon: float = Query(..., ge=-180, le=180), lat: float = Query(..., ge=-90, le=90)) -> Any:
     """The deepest node in scope containing the point (WGS84 lon/lat), or null."""
     return {"node": node_at_point(actor=request.user, lon=lon, lat=lat)}
 
 
-@router.get("/assignments", response=AssignmentPage, summary="包干责任列表")
+@router.get("/assignments", response=AssignmentPage, summary=gettext_noop("包干责任列表"))
 @api_requires(Action.VIEW_TERRITORY)
 def list_assignments(
     request: HttpRequest,
@@ -243,7 +244,7 @@ def list_assignments(
     return {"count": count, "items": items}
 
 
-@router.post("/assignments", response={201: AssignmentOut}, summary="安排责任人")
+@router.post("/assignments", response={201: AssignmentOut}, summary=gettext_noop("安排责任人"))
 @api_requires(Action.MANAGE_ASSIGNMENTS)
 def create_assignment(request: HttpRequest, payload: AssignmentIn) -> Any:
     """Make a person (in scope) responsible for a node (in scope) in a role from a date."""
@@ -259,7 +260,7 @@ def create_assignment(request: HttpRequest, payload: AssignmentIn) -> Any:
     return 201, assignment
 
 
-@router.post("/assignments/{assignment_id}/end", response=AssignmentOut, summary="终止包干责任")
+@router.post("/assignments/{assignment_id}/end", response=AssignmentOut, summary=gettext_noop("终止包干责任"))
 @api_requires(Action.MANAGE_ASSIGNMENTS)
 def end_assignment(request: HttpRequest, assignment_id: int, payload: AssignmentEndIn) -> Any:
     """End an assignment on a date (exclusive); the row stays as history."""

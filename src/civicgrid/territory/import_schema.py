@@ -205,7 +205,7 @@ NODE_SCHEMA = register(
         columns=(
             Column("code", ("编码", "节点编码", "网格编码", "区划代码", "代码"), required=True, parser=parsers.code(32)),
             Column("name", ("名称", "节点名称", "网格名称"), required=True, parser=parsers.text(100)),
-            Column("kind", ("类型", "节点类型", "层级"), required=True, parser=parsers.choice(KIND_LABELS, what="类型")),
+            Column("kind", ("类型", "节点类型", "层级"), required=True, parser=parsers.choice(KIND_LABELS, what=gettext_lazy("类型"))),
             Column("parent_code", ("上级编码", "上级节点编码", "上级网格编码", "父级编码", "上级代码"), parser=parsers.code(32)),
         ),
         key=("code",),
@@ -284,7 +284,7 @@ ASSIGNMENT_SCHEMA = register(
                 required=True, parser=parsers.id_number, sensitive="id_number",
             ),
             Column("name", ("姓名", "责任人姓名", "责任人"), parser=parsers.text(50)),
-            Column("role", ("包干角色", "角色", "责任类型", "职责"), required=True, parser=parsers.choice(ROLE_LABELS, what="包干角色")),
+            Column("role", ("包干角色", "角色", "责任类型", "职责"), required=True, parser=parsers.choice(ROLE_LABELS, what=gettext_lazy("包干角色"))),
             Column("valid_from", ("起始日期", "开始日期", "任职日期", "起始时间"), required=True, parser=parsers.date),
             Column("is_primary", ("是否第一责任人", "第一责任人", "是否主要责任人"), parser=parsers.boolean),
             Column("note", ("备注",), parser=parsers.text(200)),

@@ -15,6 +15,7 @@ from axes.utils import reset as axes_reset
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from civicgrid.accounts.administration.policies import (
     PRIVILEGED_ROLES,
@@ -69,54 +70,49 @@ def generate_temporary_password(user: User | None = None) -> str:
 
 def _require_manager(actor: Any) -> None:
     if not is_account_manager(actor):
-        raise ApplicationError("无权管理账号 (no permission to manage accounts)")
+        raise ApplicationError(_("无权管理账号"))
 
 
 def _require_changeable(actor: Any, account: User) -> None:
     _require_manager(actor)
     if not can_change(actor, account):
         if is_privileged(account):
-            raise ApplicationError(
-                "系统管理员、审计员账号只能由拥有全域（根节点）数据范围的系统管理员管理 "
-                "(system administrator and auditor accounts need a root grant)"
-            )
-        raise ApplicationError("该账号不在您的管理范围内 (account outside your scope)")
+            raise ApplicationError(_("系统管理员、审计员账号只能由拥有全域（根节点）数据范围的系统管理员管理"))
+        raise ApplicationError(_("该账号不在您的管理范围内"))
 
 
 def _check_role(actor: Any, role: str) -> None:
     if role not in Role.values:
-        raise ApplicationError(f"未知的角色：{role} (unknown role)", extra={"field": "role"})
+        raise ApplicationError(_("未知的角色：%(role)s") % {"role": role}, extra={"field": "role"})
     if role in PRIVILEGED_ROLES and not has_root_grant(actor):
         raise ApplicationError(
-            "只有拥有全域（根节点）数据范围的系统管理员才能设置系统管理员或审计员角色 "
-            "(only an administrator with a root grant may give the system administrator or auditor role)",
-            extra={"field": "role"},
+            _("只有拥有全域（根节点）数据范围的系统管理员才能设置系统管理员或审计员角色"), extra={"field": "role"}
         )
 
 
 def _check_department(role: str, department: str) -> None:
     if role == Role.DEPARTMENT_CLERK and not department:
-        raise ApplicationError("部门经办人须填写所属部门 (a department clerk needs a department)",
+        raise ApplicationError(_("部门经办人须填写所属部门"),
                                extra={"field": "department"})
 
 
 def _check_node(actor: Any, node: Node) -> None:
     if not node.is_active or not path_in_scope(actor, node.path):
         raise ApplicationError(
-            f"网格节点 {node.code} 不在您的数据范围内，不能授权 (node outside your scope)", extra={"field": "nodes"}
+            _("网格节点 %(code)s 不在您的数据范围内，不能授权") % {"code": node.code}, extra={"field": "nodes"}
         )
 
 
 def _check_username(username: str) -> str:
     username = username.strip()
     if not username:
-        raise ApplicationError("账号不能为空 (a username is required)", extra={"field": "username"})
+        raise ApplicationError(_("账号不能为空"), extra={"field": "username"})
     try:
         User._meta.get_field("username").run_validators(username)
     except ValidationError as exc:
         raise ApplicationError(" ".join(exc.messages), extra={"field": "username"}) from exc
     if User.objects.filter(username__iexact=username).exists():
-        raise ApplicationError("该账号已存在。", extra={"field": "username"})
+        raise ApplicationError(_("该账号已存在。"), extra={"field": "username"})
     return username
 
 
@@ -126,7 +122,7 @@ class PersonNotFound(ApplicationError):
 
     def __init__(self, *, masked_id_number: str) -> None:
         super().__init__(
-            "在您的数据范围内没有该身份证号的人员 (no person with this ID number in your scope)",
+            _("在您的数据范围内没有该身份证号的人员"),
             extra={"field": "id_number"},
         )
         self.masked_id_number = masked_id_number
@@ -138,7 +134,7 @@ def _find_person(actor: Any, id_number: str, *, account: User | None) -> Person:
     try:
         value = idnumber.parse(id_number).value
     except idnumber.InvalidIdNumber as exc:
-        raise ApplicationError(f"身份证号无效：{exc} (invalid ID number)", extra={"field": "id_number"}) from exc
+        raise ApplicationError(_("身份证号无效：%(error)s") % {"error": exc}, extra={"field": "id_number"}) from exc
     inside = scope_q(actor, "scope_path")
     person = (
         Person.objects.filter(inside, id_number=value, deleted_at__isnull=True).first() if inside is not None else None
@@ -146,7 +142,7 @@ def _find_person(actor: Any, id_number: str, *, account: User | None) -> Person:
     if person is None:
         raise PersonNotFound(masked_id_number=mask_id_number(value))
     if person.account_id is not None and (account is None or person.account_id != account.pk):
-        raise ApplicationError("该人员已关联其他账号 (this person is linked to another account)",
+        raise ApplicationError(_("该人员已关联其他账号"),
                                extra={"field": "id_number"})
     return person
 
@@ -166,7 +162,7 @@ def _link(actor: Any, account: User, person: Person) -> None:
     if person.account_id == account.pk:
         return
     if Person.objects.filter(account=account).exists():
-        raise ApplicationError("该账号已关联人员，请先解除关联 (unlink the current person first)",
+        raise ApplicationError(_("该账号已关联人员，请先解除关联"),
                                extra={"field": "id_number"})
     person.account = account
     person.save(update_fields=["account"])
@@ -192,12 +188,12 @@ def account_create(
     username = _check_username(username)
     display_name, department = display_name.strip(), department.strip()
     if not display_name:
-        raise ApplicationError("姓名不能为空 (a display name is required)", extra={"field": "display_name"})
+        raise ApplicationError(_("姓名不能为空"), extra={"field": "display_name"})
     _check_role(actor, role)
     _check_department(role, department)
     if not nodes and role != Role.AUDITOR:
         # The auditor reads the audit trail across all scopes; every other role works inside a scope.
-        raise ApplicationError("请至少授权一个数据范围 (at least one data-scope grant is required)",
+        raise ApplicationError(_("请至少授权一个数据范围"),
                                extra={"field": "nodes"})
     for node in nodes:
         _check_node(actor, node)
@@ -214,7 +210,7 @@ def account_create(
                 with transaction.atomic():
                     account.save()
             except IntegrityError as exc:  # the same name created concurrently
-                raise ApplicationError("该账号已存在。", extra={"field": "username"}) from exc
+                raise ApplicationError(_("该账号已存在。"), extra={"field": "username"}) from exc
             audit.record(actor=actor, action=AuditAction.CREATE, instance=account,
                          after=audit.snapshot(account, fields=AUDITED_FIELDS))
             for node in nodes:
@@ -230,11 +226,11 @@ def account_create(
 def account_update(*, actor: Any, account: User, display_name: str, role: str, department: str = "") -> User:
     """Change an account's display name, role and department; a role change is a permission change."""
     if actor is not None and account.pk == actor.pk and role != account.role:
-        raise ApplicationError("不能修改自己的角色 (you cannot change your own role)", extra={"field": "role"})
+        raise ApplicationError(_("不能修改自己的角色"), extra={"field": "role"})
     _require_changeable(actor, account)
     display_name, department = display_name.strip(), department.strip()
     if not display_name:
-        raise ApplicationError("姓名不能为空 (a display name is required)", extra={"field": "display_name"})
+        raise ApplicationError(_("姓名不能为空"), extra={"field": "display_name"})
     if role != account.role:
         _check_role(actor, role)
     _check_department(role, department)
@@ -260,17 +256,17 @@ def account_grant_add(*, actor: Any, account: User, node: Node) -> Grant:
 def account_grant_remove(*, actor: Any, account: User, node: Node) -> None:
     """Withdraw one of the account's grants (the actor may not withdraw its own last one)."""
     if actor is not None and account.pk == actor.pk:
-        raise ApplicationError("不能撤销自己的数据范围 (you cannot withdraw your own grants)")
+        raise ApplicationError(_("不能撤销自己的数据范围"))
     _require_changeable(actor, account)
     grant = Grant.objects.filter(user=account, node=node).select_related("user", "node").first()
     if grant is None:
-        raise ApplicationError("该账号没有这个数据范围 (no such grant)", extra={"field": "node"})
+        raise ApplicationError(_("该账号没有这个数据范围"), extra={"field": "node"})
     grant_remove(actor=actor, grant=grant)
 
 
 def _set_active(*, actor: Any, account: User, active: bool) -> User:
     if actor is not None and account.pk == actor.pk:
-        raise ApplicationError("不能停用或启用自己的账号 (you cannot deactivate your own account)")
+        raise ApplicationError(_("不能停用或启用自己的账号"))
     _require_changeable(actor, account)
     with transaction.atomic():
         locked = User.objects.select_for_update().get(pk=account.pk)
@@ -298,7 +294,7 @@ def account_reset_password(*, actor: Any, account: User) -> IssuedPassword:
     """Replace the password by a new temporary one the user must change at next sign-in; the old
     password's sessions end (Django ties sessions to the password hash)."""
     if actor is not None and account.pk == actor.pk:
-        raise ApplicationError("请通过“修改密码”更改自己的密码 (use the password change page for your own account)")
+        raise ApplicationError(_("请通过“修改密码”更改自己的密码"))
     _require_changeable(actor, account)
     with transaction.atomic():
         locked = User.objects.select_for_update().get(pk=account.pk)
@@ -325,7 +321,7 @@ def account_link_person(*, actor: Any, account: User, id_number: str) -> Person:
     """Link a staff account to its person record, found by the exact ID number inside the actor's scope."""
     _require_changeable(actor, account)
     if not id_number.strip():
-        raise ApplicationError("请输入身份证号 (an ID number is required)", extra={"field": "id_number"})
+        raise ApplicationError(_("请输入身份证号"), extra={"field": "id_number"})
     try:
         with transaction.atomic():
             person = _find_person(actor, id_number, account=account)
@@ -343,7 +339,7 @@ def account_unlink_person(*, actor: Any, account: User) -> None:
     with transaction.atomic():
         person = Person.objects.filter(inside, account=account).first() if inside is not None else None
         if person is None:
-            raise ApplicationError("该账号未关联您数据范围内的人员 (no linked person in your scope)")
+            raise ApplicationError(_("该账号未关联您数据范围内的人员"))
         person.account = None
         person.save(update_fields=["account"])
         audit.record(actor=actor, action=AuditAction.UPDATE, instance=account, before={"person_id": person.pk},

@@ -8,6 +8,7 @@ import logging
 
 import pytest
 from axes.models import AccessAttempt
+from django.utils import translation
 
 from civicgrid.accounts.administration import services
 from civicgrid.accounts.administration.policies import has_root_grant, manageable_accounts
@@ -150,6 +151,24 @@ def test_only_a_root_grant_may_create_system_admins_and_auditors(world, town_adm
     assert _create(root_admin, world, username="x.two", role=role).account.role == role
     assert has_root_grant(root_admin)
     assert not has_root_grant(town_admin)
+
+
+def test_refusals_are_in_the_active_language(world, town_admin):
+    with translation.override("en"):
+        with pytest.raises(ApplicationError) as outside:
+            _create(town_admin, world, nodes=[world.village_b])
+        with pytest.raises(ApplicationError) as clerk:
+            _create(town_admin, world, role=Role.DEPARTMENT_CLERK)
+        with pytest.raises(ApplicationError) as own:
+            services.account_deactivate(actor=town_admin, account=town_admin)
+    assert outside.value.message == (
+        f"Grid node {world.village_b.code} is outside your data scope and cannot be granted"
+    )
+    assert clerk.value.message == "A department clerk needs a department"
+    assert own.value.message == "You cannot deactivate or reactivate your own account"
+    with pytest.raises(ApplicationError) as own:
+        services.account_deactivate(actor=town_admin, account=town_admin)
+    assert own.value.message == "不能停用或启用自己的账号"
 
 
 @pytest.mark.parametrize("role", [r for r in Role if r != Role.SYSTEM_ADMIN])

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import translation
 from openpyxl import Workbook, load_workbook
 
 from civicgrid.accounts.roles import Role
@@ -18,6 +19,7 @@ from civicgrid.cases.standards import (
     ItemSpec,
     StandardImportError,
     export_rows,
+    read_items,
     standard_import_xlsx,
     standard_version_copy,
     standard_version_create,
@@ -119,6 +121,47 @@ def test_export_then_import_gives_the_same_items(world):
     assert export_rows(imported) == export_rows(version)
     assert AuditEvent.objects.filter(action=AuditAction.EXPORT, object_type="cases.standardversion").count() == 1
     assert AuditEvent.objects.filter(action=AuditAction.IMPORT, object_type="cases.standardversion").count() == 1
+
+
+def test_an_english_export_keeps_the_checklist_chinese_and_reads_back(world):
+    """The items sheet is the import's format (Chinese headers, rule words and kind names) in every
+    language; only the about sheet follows the reader. Before, the kinds column came out in English
+    and the file could not be imported again."""
+    admin = factories.user_with_scope(Role.COUNTY_ADMIN, world.district, username="admin")
+    version = published_standard()
+    with translation.override("en"):
+        content = standard_version_export(actor=admin, version=version)
+        imported = standard_import_xlsx(actor=admin, upload=SimpleUploadedFile("x.xlsx", content), code="WMJT-LK",
+                                        effective_from=dt.date(2026, 7, 1))
+    book = load_workbook(io.BytesIO(content))
+    assert book.sheetnames == ["Standard items", "Description"]
+    rows = list(book["Standard items"].iter_rows(values_only=True))
+    assert list(rows[0]) == ["章节", "编号", "检查项目", "评分标准", "评分方式", "分值", "比较", "阈值", "单位", "适用类型"]
+    assert list(rows[4]) == ["交通设施", "2.2", "行人遵章率", None, "实测值", "10", "≥", "98", "%", "点段"]
+    about = list(book["Description"].iter_rows(values_only=True))
+    assert about[:3] == [("Item", "Value"), ("Standard code", "WMJT-LK"), ("Standard name", "文明交通路口测评")]
+    assert about[4] == ("Status", "Published")
+    assert item_tuples(imported) == item_tuples(version)
+    assert imported.note == "Imported from x.xlsx"
+
+
+def test_standard_messages_in_english():
+    with translation.override("en"):
+        with pytest.raises(ApplicationError) as caught:
+            standard_version_create(actor=None, code="WMJT", name="x", effective_from=DAY, items=[
+                ItemSpec("s", "2.9", "遵章率", "measured", Decimal("5"), ["post"], comparison="gte",
+                         threshold=Decimal("1"), unit="%"),
+                ItemSpec("s", "3.1", "x", "points", Decimal("5"), ["nowhere"])])
+        assert caught.value.message == "3.1: Unknown node kind: nowhere"
+        version = published_standard()
+        copy = standard_version_copy(actor=None, version=version, effective_from=dt.date(2026, 7, 1))
+    assert copy.note == "Copied from v1"
+    with pytest.raises(StandardImportError) as caught:
+        read_items(xlsx([["路口秩序", "1.1", "标题", "", "不知道", "5", "", "", "", "点段"]]))
+    assert "评分方式：未知的评分方式“不知道”，可填：" in caught.value.message
+    with translation.override("en"), pytest.raises(StandardImportError) as caught:
+        read_items(xlsx([["路口秩序", "1.1", "标题", "", "不知道", "5", "", "", "", "点段"]]))
+    assert "评分方式: Scoring method: unknown value “不知道”; allowed: 合格/不合格、" in caught.value.message
 
 
 def test_import_reads_real_world_spellings():

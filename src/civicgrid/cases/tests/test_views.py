@@ -176,6 +176,27 @@ def test_export_is_scoped_and_audited(grid, world):
     assert (event.actor, event.after["rows"], event.after["queue"]) == (grid.line_leader_user, 1, "area")
 
 
+def test_export_and_timeline_in_english(grid, world, settings):
+    case = open_case(grid.post)  # opened and routed by the system, in the default language
+    client = client_for(grid.line_leader_user)
+    assert "· 系统" in client.get(reverse("cases:detail", args=[case.pk])).content.decode()
+
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    response = client.get(reverse("cases:export"), {"queue": "area"})
+    book = load_workbook(io.BytesIO(response.content))
+    values = list(book.active.iter_rows(values_only=True))
+    assert book.sheetnames == ["Cases in my area"]
+    assert values[0] == (
+        "No.", "Grid", "Grid code", "Case", "Category", "Source", "Severity", "Status", "Rectification deadline",
+        "Days overdue", "Responsible person", "Needs triage", "Escalation level", "Escalated to (person)",
+        "Registered at", "Closed at", "Rectified on time",
+    )
+    assert values[1][11] == "No"  # needs triage
+    page = client.get(reverse("cases:detail", args=[case.pk])).content.decode()
+    assert "· System" in page
+    assert "· 系统" not in page
+
+
 def test_evidence_is_served_only_in_scope(grid, world):
     case = open_case(grid.post)
     services.case_start(actor=grid.officer_user, case=case, version=1)

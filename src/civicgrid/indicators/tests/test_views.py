@@ -6,7 +6,10 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import re
 from decimal import Decimal
+from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -14,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
+from civicgrid import indicators
 from civicgrid.accounts.roles import Role
 from civicgrid.core.models import AuditAction, AuditEvent
 from civicgrid.indicators.models import Indicator, IndicatorValue
@@ -84,6 +88,55 @@ def test_dashboard_defaults_to_the_top_node_and_shows_cards_ranking_and_map(scen
         f"{reverse('indicators:dashboard')}?node={scene['east'].pk}&indicator=table_rate&on={LAST_MONTH.isoformat()}"
     )
     assert [point["value"] for point in data["trend"]][-2:] == [None, 85.7143]  # the trend ends with `on`
+
+
+def _chart_labels(response) -> dict[str, str]:
+    """The data-* attributes of the #chart-labels element the page hands to charts.js."""
+    parser = _ChartLabels()
+    parser.feed(response.content.decode())
+    assert parser.labels is not None, "no #chart-labels element on the page"
+    return parser.labels
+
+
+class _ChartLabels(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.labels: dict[str, str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if values.get("id") == "chart-labels":
+            self.labels = {name[5:]: value or "" for name, value in attrs if name.startswith("data-")}
+
+
+CHART_LABELS_ZH = {
+    "empty": "暂无数据", "target": "目标 {value}", "rank": "第 {rank} 名", "responsible": "责任人：{name}",
+    "fraction": "（{numerator} / {denominator}）", "error": "图表加载失败",
+}
+CHART_LABELS_EN = {
+    "empty": "No data yet", "target": "Target {value}", "rank": "No. {rank}", "responsible": "Responsible: {name}",
+    "fraction": " ({numerator} / {denominator})", "error": "The chart failed to load",
+}
+
+
+@pytest.mark.parametrize("url_name", ["indicators:dashboard", "indicators:detail"])
+def test_chart_labels_follow_the_page_language(scene, settings, url_name):
+    client = scene["client"](Role.TOWN_OFFICER, scene["world"].town_a)
+    url = reverse(url_name, args=["table_rate"] if url_name == "indicators:detail" else [])
+    assert _chart_labels(client.get(url)) == CHART_LABELS_ZH
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    response = client.get(url)
+    assert '<html lang="en">' in response.content.decode()
+    assert _chart_labels(response) == CHART_LABELS_EN
+
+
+def test_charts_script_holds_no_words_of_its_own():
+    """Every text charts.js shows comes from #chart-labels; a Chinese literal would reach English pages."""
+    script = Path(indicators.__file__).parent / "static" / "indicators" / "charts.js"
+    source = script.read_text(encoding="utf-8")
+    assert re.findall(r"[\u3400-\u9fff\uff08\uff09\uff1a]+", source) == []
+    for key in CHART_LABELS_EN:
+        assert f'fill("{key}"' in source or f"LABELS.{key}" in source, key
 
 
 def test_dashboard_of_a_node_ranks_by_the_indicators_direction(scene):

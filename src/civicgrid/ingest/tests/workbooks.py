@@ -44,11 +44,20 @@ def write_csv(path: Path, rows: Iterable[Sequence[Any]], *, encoding: str = "utf
     return path
 
 
-def read_report(path: Path) -> list[tuple[Any, ...]]:
-    """The error lines of an error report workbook (header row excluded)."""
+REPORT_SHEET = "错误明细"
+REPORT_HEADERS = ("工作表", "行号", "列", "值", "原因")
+REPORT_SHEET_EN = "Errors"
+REPORT_HEADERS_EN = ("Sheet", "Row", "Column", "Value", "Reason")
+
+
+def read_report(
+    path: Path, *, sheet: str = REPORT_SHEET, headers: tuple[str, ...] = REPORT_HEADERS
+) -> list[tuple[Any, ...]]:
+    """The error lines of an error report workbook (header row excluded); the sheet name and headers
+    are checked (Chinese unless the import ran in another language)."""
     workbook = load_workbook(path, read_only=True)
-    rows = [tuple("" if cell is None else cell for cell in row) for row in workbook["错误明细"].iter_rows(values_only=True)]
-    assert rows[0] == ("工作表", "行号", "列", "值", "原因")
+    rows = [tuple("" if cell is None else cell for cell in row) for row in workbook[sheet].iter_rows(values_only=True)]
+    assert rows[0] == headers
     return rows[1:]
 
 

@@ -372,3 +372,39 @@ def test_switching_back_to_chinese(client: Client, world: World, admin_user: Any
     assert "首页" in text
     assert "包干覆盖率" in text
     assert "Home" not in text
+
+
+# --- API schema ------------------------------------------------------------------------------------------
+
+
+def test_api_schema_in_the_readers_language(client: Client, settings: Any, admin_user: Any) -> None:
+    """Summaries and descriptions of the OpenAPI schema are marked in the routers and translated when
+    the schema is rendered; the Chinese default stays Chinese."""
+    client.force_login(admin_user)
+    chinese = client.get("/api/openapi.json").json()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    english = client.get("/api/openapi.json").json()
+
+    def texts(schema: dict[str, Any]) -> tuple[str, str, str, str, str]:
+        cases = schema["paths"]["/api/cases/"]["get"]
+        imports = schema["paths"]["/api/imports/"]["post"]
+        version = schema["components"]["schemas"]["CaseOut"]["properties"]["version"]
+        return (
+            schema["info"]["description"], cases["summary"], imports["summary"], version["description"],
+            cases["responses"]["404"]["description"],
+        )
+
+    assert texts(chinese) == (
+        "网格化治理平台接口：网格、包干责任、人员库。所有列表与详情均按数据范围过滤。", "问题列表（工作队列）", "导入文件",
+        "乐观锁版本：每个变更请求须带上读取时的版本", "不存在或不在数据范围内",
+    )
+    assert texts(english) == (
+        "Grid governance platform API: grid, responsibilities, person registry. "
+        "Every list and detail is filtered by the caller's data scope.",
+        "Cases (work queues)", "Start an import",
+        "Optimistic-lock version: every change request must send the version it read",
+        "Missing or outside the data scope",
+    )
+    operations = [operation for item in english["paths"].values() for operation in item.values()]
+    untranslated = [operation["summary"] for operation in operations if CJK.search(operation.get("summary", ""))]
+    assert untranslated == []

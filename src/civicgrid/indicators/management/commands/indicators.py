@@ -58,7 +58,7 @@ class Command(BaseCommand):
 
     def _recompute(self, options: dict[str, Any]) -> None:
         first = _date(options["first"]) if options.get("first") else None
-        bar = tqdm(total=0, unit="批", desc="指标重算", dynamic_ncols=True, disable=options["no_progress"],
+        bar = tqdm(total=0, unit=_("批"), desc=_("指标重算"), dynamic_ncols=True, disable=options["no_progress"],
                    file=self.stderr._out)  # type: ignore[attr-defined]
 
         def progress(done: int, total: int) -> None:
@@ -71,4 +71,4 @@ class Command(BaseCommand):
         finally:
             bar.close()
         for code, rows in written.items():
-            self.stdout.write(f"{code}: {rows} 行")
+            self.stdout.write(_("%(code)s: %(rows)s 行") % {"code": code, "rows": rows})

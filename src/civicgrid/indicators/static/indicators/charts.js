@@ -1,7 +1,9 @@
 /* civicgrid indicator charts: the trend line (with the target), the children's ranking bars and
    a choropleth of the children, drawn with the vendored ECharts from data the page embeds with
    json_script. Clicking a bar or a map region opens the same page for that node (drill-down).
-   CSP: loaded from 'self'; no inline script or style; maps register local GeoJSON (no tiles). */
+   CSP: loaded from 'self'; no inline script or style; maps register local GeoJSON (no tiles).
+   The texts it shows come translated from the page (#chart-labels, data-* attributes with
+   {placeholders}), so this file holds no words of any language. */
 (function () {
   "use strict";
 
@@ -11,6 +13,32 @@
     off: { fill: "#ef5350", light: "#ffcdd2" },
     none: { fill: "#dde3ea", light: "#dde3ea" }
   };
+
+  // Language-neutral stand-ins, used only if a page forgets #chart-labels.
+  var LABELS = {
+    empty: "—", target: "{value}", rank: "{rank}.", responsible: "{name}",
+    fraction: " ({numerator} / {denominator})", error: "—"
+  };
+
+  function readLabels() {
+    var element = document.getElementById("chart-labels");
+    if (!element) return;
+    Object.keys(LABELS).forEach(function (key) {
+      var text = element.getAttribute("data-" + key);
+      if (text) LABELS[key] = text;
+    });
+  }
+
+  /* A label with its {name} placeholders filled in. */
+  function fill(key, values) {
+    return LABELS[key].replace(/\{(\w+)\}/g, function (match, name) {
+      return Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : match;
+    });
+  }
+
+  function fraction(item) {
+    return item.denominator ? fill("fraction", { numerator: item.numerator, denominator: item.denominator }) : "";
+  }
 
   function suffix(data) { return (data.indicator && data.indicator.suffix) || ""; }
 
@@ -46,8 +74,10 @@
     return items.some(function (i) { return i.value !== null && i.value !== undefined; });
   }
 
-  var EMPTY = { type: "text", left: "center", top: "middle", silent: true,
-                style: { text: "暂无数据", fill: "#7a8796", fontSize: 14 } };
+  function empty() {
+    return { type: "text", left: "center", top: "middle", silent: true,
+             style: { text: LABELS.empty, fill: "#7a8796", fontSize: 14 } };
+  }
 
   function trend(container, data) {
     var points = data.trend || [];
@@ -55,13 +85,13 @@
     var chart = echarts.init(container, null, { renderer: "canvas" });
     chart.setOption({
       animation: false,
-      graphic: hasValues(points) ? [] : [EMPTY],
+      graphic: hasValues(points) ? [] : [empty()],
       grid: { left: 56, right: 24, top: 28, bottom: 36 },
       tooltip: {
         trigger: "axis", renderMode: "richText",
         formatter: function (params) {
           var p = points[params[0].dataIndex];
-          return p.label + "\n" + p.display + (p.denominator ? "（" + p.numerator + " / " + p.denominator + "）" : "");
+          return p.label + "\n" + p.display + fraction(p);
         }
       },
       xAxis: { type: "category", data: points.map(function (p) { return p.label; }), axisLabel: { fontSize: 11 } },
@@ -84,7 +114,7 @@
         markLine: target === null ? undefined : {
           silent: true, symbol: "none",
           lineStyle: { color: "#c8102e", type: "dashed" },
-          label: { formatter: "目标 " + target + suffix(data), position: "insideEndTop" },
+          label: { formatter: fill("target", { value: target + suffix(data) }), position: "insideEndTop" },
           data: [{ yAxis: target }]
         }
       }]
@@ -98,15 +128,14 @@
     var chart = echarts.init(container, null, { renderer: "canvas" });
     chart.setOption({
       animation: false,
-      graphic: hasValues(rows) ? [] : [EMPTY],
+      graphic: hasValues(rows) ? [] : [empty()],
       grid: { left: 110, right: 70, top: 12, bottom: 28 },
       tooltip: {
         trigger: "item", renderMode: "richText",
         formatter: function (params) {
           var r = rows[params.dataIndex];
-          return (r.rank ? "第" + r.rank + "名 " : "") + r.name + "\n" + r.display +
-            (r.denominator ? "（" + r.numerator + " / " + r.denominator + "）" : "") +
-            (r.responsible ? "\n责任人：" + r.responsible : "");
+          return (r.rank ? fill("rank", { rank: r.rank }) + " " : "") + r.name + "\n" + r.display + fraction(r) +
+            (r.responsible ? "\n" + fill("responsible", { name: r.responsible }) : "");
         }
       },
       xAxis: { type: "value", max: suffix(data) === "%" ? 100 : null, axisLabel: { formatter: "{value}" + suffix(data) } },
@@ -216,7 +245,7 @@
     function describe(code) {
       var p = byCode[code];
       if (!p || p.context) return p ? p.name : "";
-      return p.name + "\n" + p.display + (p.denominator ? "（" + p.numerator + " / " + p.denominator + "）" : "");
+      return p.name + "\n" + p.display + fraction(p);
     }
 
     chart.setOption({
@@ -247,6 +276,7 @@
 
   function start() {
     if (typeof echarts === "undefined") return;
+    readLabels();
     var charts = [];
     var containers = document.querySelectorAll("[data-chart]");
     for (var i = 0; i < containers.length; i++) {
@@ -258,7 +288,7 @@
         var data = JSON.parse(source.textContent);
         if (data && data.indicator) charts.push(draw(container, data));
       } catch (error) {
-        container.textContent = container.getAttribute("data-error") || "图表加载失败";
+        container.textContent = container.getAttribute("data-error") || LABELS.error;
         if (window.console) window.console.error(error);
       }
     }

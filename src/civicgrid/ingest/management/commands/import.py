@@ -33,7 +33,7 @@ class Command(BaseCommand):
         if not path.is_file():
             raise CommandError(_("文件不存在：%(path)s") % {"path": path})
         bar = tqdm(
-            total=0, unit="行", unit_scale=True, dynamic_ncols=True, disable=options["no_progress"],
+            total=0, unit=_("行"), unit_scale=True, dynamic_ncols=True, disable=options["no_progress"],
             file=self.stderr._out, desc=options["schema"],  # type: ignore[attr-defined]
         )
 
