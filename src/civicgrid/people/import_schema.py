@@ -5,8 +5,11 @@ values are checked against it); the node is given by its code (网格编码), or
 unique in the tree. An existing person's name, phone, address and node are updated (blank phone or
 address cells keep what is registered). Rows for people registered outside the importer's data scope,
 and for soft-deleted people, are errors. Writes are one set-based upsert per batch:
-PostgreSQL COPYs the batch into a temporary table and runs INSERT … ON CONFLICT … WHERE (changed)
-RETURNING (xmax = 0); SQLite runs the same upsert through executemany.
+PostgreSQL COPYs the batch into a temporary table and runs INSERT … ON CONFLICT … WHERE (changed and
+may be changed) RETURNING (xmax = 0); SQLite runs the same upsert over the batch as one JSON array.
+The upsert itself leaves soft-deleted and out-of-scope people alone; only when it created or updated
+fewer rows than the batch holds (a re-import, or such people in the file) does a second query find
+which rows those were, to report them. A first import into new people never pays for that lookup.
 """
 
 from __future__ import annotations
@@ -122,8 +125,9 @@ def validate(values: dict[str, Any], context: ImportContext) -> None:
     values["scope_path"] = path
 
 
-def _refuse_conflicts(rows: list[Row], context: ImportContext, result: WriteResult) -> list[Row]:
-    """Drop rows whose registered person is soft-deleted or lives outside the data scope."""
+def _refuse_conflicts(rows: list[Row], context: ImportContext, result: WriteResult) -> int:
+    """Report the batch's rows whose registered person is soft-deleted or lives outside the data scope
+    (the upsert's guard left them untouched); return how many."""
     table = Person._meta.db_table
     ids = [row.values["id_number"] for row in rows]
     only_deleted = "" if context.scope_paths is not None else " AND deleted_at IS NOT NULL"
@@ -147,16 +151,26 @@ def _refuse_conflicts(rows: list[Row], context: ImportContext, result: WriteResu
             refused[id_number] = _("该人员已被删除，导入不会恢复，请联系管理员")
         elif not context.in_scope(scope_path):
             refused[id_number] = str(OUT_OF_SCOPE)
-    if not refused:
-        return rows
-    kept = []
-    for row in rows:
-        reason = refused.get(row.values["id_number"])
-        if reason is None:
-            kept.append(row)
-        else:
-            result.error(row, "id_number", reason)
-    return kept
+    if refused:
+        for row in rows:
+            reason = refused.get(row.values["id_number"])
+            if reason is not None:
+                result.error(row, "id_number", reason)
+    return len(refused)
+
+
+def _may_change(context: ImportContext, table: str, placeholder: str) -> tuple[str, list[str]]:
+    """The upsert's guard on an existing row: not soft-deleted and inside the importer's data scope
+    (a prefix test on the materialised path, as ImportContext.in_scope does)."""
+    condition = f"{table}.deleted_at IS NULL"
+    if context.scope_paths is None:
+        return condition, []
+    if not context.scope_paths:
+        return f"{condition} AND 1 = 0", []
+    prefixes = " OR ".join(
+        f"substr({table}.scope_path, 1, {len(path)}) = {placeholder}" for path in context.scope_paths
+    )
+    return f"{condition} AND ({prefixes})", list(context.scope_paths)
 
 
 _SET = (
@@ -184,6 +198,7 @@ def _row_tuple(values: dict[str, Any]) -> tuple[Any, ...]:
 
 def _upsert_postgresql(rows: list[Row], context: ImportContext) -> tuple[int, int]:
     table = Person._meta.db_table
+    guard, guard_params = _may_change(context, table, "%s")
     with connection.cursor() as cursor:
         cursor.execute(
             "CREATE TEMP TABLE IF NOT EXISTS ingest_person_stage (id_number varchar(18), name varchar(50), "
@@ -198,10 +213,10 @@ def _upsert_postgresql(rows: list[Row], context: ImportContext) -> tuple[int, in
             f"WITH written AS (INSERT INTO {table} ({_COLUMNS}, deleted_reason, created_at, updated_at) "  # noqa: S608
             f"SELECT {_COLUMNS}, '', %s, %s FROM ingest_person_stage "
             f"ON CONFLICT (id_number) DO UPDATE SET {_SET.format(t=table)} "
-            f"WHERE {_CHANGED.format(t=table, ne='IS DISTINCT FROM')} "
+            f"WHERE ({_CHANGED.format(t=table, ne='IS DISTINCT FROM')}) AND {guard} "
             "RETURNING (xmax = 0) AS inserted) "
             "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written",
-            [context.now, context.now],
+            [context.now, context.now, *guard_params],
         )
         created, updated = cursor.fetchone()
     return int(created), int(updated)
@@ -222,11 +237,12 @@ def _upsert_sqlite(rows: list[Row], context: ImportContext) -> tuple[int, int]:
     connection.ensure_connection()
     raw = connection.connection
     now = connection.ops.adapt_datetimefield_value(context.now)
+    guard, guard_params = _may_change(context, table, "?")
     sql = (
         f"INSERT INTO {table} ({_COLUMNS}, deleted_reason, created_at, updated_at) "  # noqa: S608
         f"SELECT {_SQLITE_ROW}, '', ?, ? FROM json_each(?) WHERE true "  # WHERE: see SQLite's upsert parsing note
         f"ON CONFLICT (id_number) DO UPDATE SET {_SET.format(t=table)} "
-        f"WHERE {_CHANGED.format(t=table, ne='IS NOT')}"
+        f"WHERE ({_CHANGED.format(t=table, ne='IS NOT')}) AND {guard}"
     )
     before_id = raw.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}").fetchone()[0]  # noqa: S608
     before_changes = raw.total_changes
@@ -239,7 +255,7 @@ def _upsert_sqlite(rows: list[Row], context: ImportContext) -> tuple[int, int]:
         ],
         ensure_ascii=False,
     )
-    raw.execute(sql, (now, now, payload))
+    raw.execute(sql, (now, now, payload, *guard_params))
     written = raw.total_changes - before_changes
     # New rows get ids above the previous maximum (SQLite's rowid rule), so this counts inserts.
     created = raw.execute(f"SELECT COUNT(*) FROM {table} WHERE id > ?", (before_id,)).fetchone()[0]  # noqa: S608
@@ -249,16 +265,14 @@ def _upsert_sqlite(rows: list[Row], context: ImportContext) -> tuple[int, int]:
 def write(rows: list[Row], context: ImportContext) -> WriteResult:
     """Upsert one batch of people by ID number, counting created, updated and unchanged rows."""
     result = WriteResult()
-    rows = _refuse_conflicts(rows, context, result)
-    if not rows:
-        return result
     if connection.vendor == "postgresql":
         created, updated = _upsert_postgresql(rows, context)
     else:
         created, updated = _upsert_sqlite(rows, context)
+    refused = _refuse_conflicts(rows, context, result) if created + updated < len(rows) else 0
     result.created = created
     result.updated = updated
-    result.unchanged = len(rows) - created - updated
+    result.unchanged = len(rows) - created - updated - refused
     return result
 
 

@@ -229,3 +229,30 @@ def test_a_job_that_cannot_be_queued_says_so(world, tmp_path, settings, django_c
     job.refresh_from_db()
     assert (job.status, job.task_id) == (ImportStatus.FAILED, "")
     assert "无法提交后台任务" in job.message
+
+
+@pytest.mark.django_db
+def test_sqlite_write_tuning_applies_during_the_import_and_is_restored():
+    from django.db import connection
+
+    from civicgrid.ingest.services import (
+        SQLITE_IMPORT_CACHE_KIB,
+        SQLITE_IMPORT_CHECKPOINT_PAGES,
+        _bulk_write_tuning,
+    )
+
+    def pragmas() -> tuple[int, int]:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA cache_size")
+            cache = int(cursor.fetchone()[0])
+            cursor.execute("PRAGMA wal_autocheckpoint")
+            return cache, int(cursor.fetchone()[0])
+
+    if connection.vendor != "sqlite":
+        with _bulk_write_tuning():  # nothing to tune on PostgreSQL: it only has to pass through
+            pass
+        return
+    before = pragmas()
+    with _bulk_write_tuning():
+        assert pragmas() == (-SQLITE_IMPORT_CACHE_KIB, SQLITE_IMPORT_CHECKPOINT_PAGES)
+    assert pragmas() == before

@@ -215,6 +215,28 @@ def test_soft_deleted_person_is_not_revived(world, tmp_path):
 
 
 @pytest.mark.django_db
+def test_upsert_leaves_a_soft_deleted_person_alone_and_counts_the_rest(world, tmp_path):
+    # The upsert's guard, not a lookup before it, keeps the deleted row as it is; the lookup after it
+    # runs because fewer rows were written than the batch held, and tells error from unchanged.
+    person_delete(actor=None, person=world.person_a, reason="迁出")
+    new = ids(1)[0]
+    path = write_csv(tmp_path / "p.csv", [
+        ["姓名", "身份证号", "网格编码"],
+        ["改了名", world.person_a.id_number, world.village_b.code],
+        ["新人", new, world.village_a.code],
+        [world.person_b.name, world.person_b.id_number, world.person_b.address_node.code],
+    ])
+
+    job = run_import(actor=None, schema="people.person", path=path)
+
+    assert (job.rows_created, job.rows_updated, job.rows_unchanged, job.rows_error) == (1, 0, 1, 1)
+    world.person_a.refresh_from_db()
+    assert (world.person_a.name, world.person_a.address_node) == ("张秀英", world.village_a)
+    assert world.person_a.deleted_at is not None
+    assert [line[1] for line in read_report(job.error_report_path)] == [2]
+
+
+@pytest.mark.django_db
 def test_declared_birth_date_is_checked_and_dates_in_many_forms_accepted(world, tmp_path):
     born = dt.date(1985, 7, 2)
     numbers = [factories.make_id_number(born) for _ in range(4)]
