@@ -94,6 +94,20 @@ def _where_node(source: Source, *, path_prefix: str, node_id: int | None, node_p
     return condition
 
 
+def _measure_aggregates(measures: Sequence[Measure], key_field: str) -> dict[str, Any]:
+    """One conditional aggregate per measure, named measure_<index>. A count counts the node column,
+    not the primary key: the same number (records without a node are not placed anyway), and an index
+    on (date, node, filter columns) then covers the whole scan (PostgreSQL: an index-only scan)."""
+    found: dict[str, Any] = {}
+    for index, measure in enumerate(measures):
+        condition = _filters_q(measure.filters) if measure.filters else None
+        found[f"measure_{index}"] = (
+            Count(key_field, filter=condition) if measure.aggregate == Aggregate.COUNT
+            else Sum(measure.sum_field, filter=condition)
+        )
+    return found
+
+
 def _model_own(
     source: Source, measures: Sequence[Measure], cuts: Sequence[Cut], *, path_prefix: str, node_id: int | None,
     node_path: str,
@@ -110,19 +124,6 @@ def _model_own(
 
     def bound(day: dt.date) -> dt.date | dt.datetime:
         return _local_midnight(day) if is_datetime else day
-
-    def aggregates() -> dict[str, Any]:
-        # A count counts the node column, not the primary key: the same number (records without a
-        # node are not placed anyway), and an index on (date, node, filter columns) then covers the
-        # whole scan (PostgreSQL: an index-only scan, no INCLUDE of the id).
-        found: dict[str, Any] = {}
-        for index, measure in enumerate(measures):
-            condition = _filters_q(measure.filters) if measure.filters else None
-            found[f"measure_{index}"] = (
-                Count(key_field, filter=condition) if measure.aggregate == Aggregate.COUNT
-                else Sum(measure.sum_field, filter=condition)
-            )
-        return found
 
     first, last = cuts[0].start, cuts[-1].day
     base = model._default_manager.filter(
@@ -141,7 +142,8 @@ def _model_own(
         within = within.filter(**{f"{date_name}__gte": bound(first)})
     flows: list[dict[Key, int]] = [defaultdict(int) for _measure in measures]
     befores: list[dict[int, int]] = [defaultdict(int) for _measure in measures]
-    rows = within.annotate(period_bucket=bucket).values(key_field, "period_bucket").annotate(**aggregates()).order_by()
+    aggregates = _measure_aggregates(measures, key_field)
+    rows = within.annotate(period_bucket=bucket).values(key_field, "period_bucket").annotate(**aggregates).order_by()
     for row in rows:
         node = _node_of(row[key_field], by_path)
         if node is None:
@@ -237,13 +239,7 @@ def _model_by_day(
     date_name = measures[0].date_field
     by_path = source.node_is_path
     key_field = source.node_field if by_path else f"{source.node_field}_id"
-    aggregates: dict[str, Any] = {}
-    for index, measure in enumerate(measures):
-        condition = _filters_q(measure.filters) if measure.filters else None
-        aggregates[f"measure_{index}"] = (
-            Count(key_field, filter=condition) if measure.aggregate == Aggregate.COUNT
-            else Sum(measure.sum_field, filter=condition)
-        )
+    aggregates = _measure_aggregates(measures, key_field)
     queryset = (
         model._default_manager.filter(_where_node(source, path_prefix=path_prefix, node_id=None, node_path=""))
         .filter(**{f"{date_name}__gte": first, f"{date_name}__lte": last})
