@@ -5,7 +5,6 @@ error report. Blank cells never reach a parser."""
 from __future__ import annotations
 
 import datetime as dt
-import operator
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -79,7 +78,7 @@ def code(max_length: int = 32) -> Callable[[Any], str]:
                 )
             return str(int(value))
         result = str(value).strip().replace(" ", "")
-        if _SCIENTIFIC.match(result):
+        if ("e" in result or "E" in result) and _SCIENTIFIC.match(result):
             raise ValueError(_("编码是科学计数格式，已丢失部分数字"))
         if len(result) > max_length:
             raise ValueError(_("编码超过%(max_length)s位") % {"max_length": max_length})
@@ -88,9 +87,11 @@ def code(max_length: int = 32) -> Callable[[Any], str]:
     return parse
 
 
-# ord(c) * weight summed over the 17 digits exceeds the digit-weighted sum by 48 * sum(weights).
-_ASCII_ZERO_WEIGHT = 48 * sum(idnumber.WEIGHTS)
+_PROVINCES = frozenset(f"{code:02d}" for code in idnumber.PROVINCE_CODES)
 _today: list[Any] = [None, 0.0]  # (date, monotonic time after which to ask the clock again)
+# Birth dates seen in valid ID numbers, by their eight digits: real days from 1880 until today, so at
+# most some 53,000 entries. A day once valid stays valid (today only moves forward).
+_BIRTHS: dict[str, dt.date] = {}
 
 
 def _current_date() -> dt.date:
@@ -100,22 +101,39 @@ def _current_date() -> dt.date:
     return _today[0]  # type: ignore[no-any-return]
 
 
+def _birth(digits: str) -> dt.date | None:
+    """The date of eight digits YYYYMMDD if it is a possible birth date (1880 until today)."""
+    birth = _BIRTHS.get(digits)
+    if birth is not None:
+        return birth
+    year = int(digits[:4])
+    try:
+        birth = dt.date(year, int(digits[4:6]), int(digits[6:8]))
+    except ValueError:
+        return None
+    if year < 1880 or birth > _current_date():
+        return None
+    _BIRTHS[digits] = birth
+    return birth
+
+
+def id_birth_date(id18: str) -> dt.date:
+    """The birth date of a valid 18-character ID number (as id_number returns it)."""
+    birth = _BIRTHS.get(id18[6:14])
+    return birth if birth is not None else dt.date(int(id18[6:10]), int(id18[10:12]), int(id18[12:14]))
+
+
 def _valid_id18(text: str) -> bool:
     """The common case of idnumber.parse, done with C-level loops: a well-formed, valid 18-character
     number. Anything else goes to idnumber.parse, which is the authority and says what is wrong."""
     if len(text) != 18 or not text.isascii() or not text[:17].isdigit():
         return False
-    if not (text[17].isdigit() or text[17] == "X") or int(text[:2]) not in idnumber.PROVINCE_CODES:
+    if not (text[17].isdigit() or text[17] == "X") or text[:2] not in _PROVINCES:
         return False
-    checksum = (sum(map(operator.mul, text[:17].encode(), idnumber.WEIGHTS)) - _ASCII_ZERO_WEIGHT) % 11
-    if idnumber.CHECK_CHARS[checksum] != text[17]:
-        return False
-    year = int(text[6:10])
-    try:
-        birth = dt.date(year, int(text[10:12]), int(text[12:14]))
-    except ValueError:
-        return False
-    return year >= 1880 and birth <= _current_date()
+    # The weights are 2**k mod 11 and 13 is 2 mod 11, so reading the 17 digits in base 13 (in C) and
+    # doubling gives the weighted sum mod 11: sum(d_i * 2**(18-i)) = 2 * sum(d_i * 2**(17-i)).
+    checksum = 2 * int(text[:17], 13) % 11
+    return idnumber.CHECK_CHARS[checksum] == text[17] and _birth(text[6:14]) is not None
 
 
 def id_number(value: Any) -> str:

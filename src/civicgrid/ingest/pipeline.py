@@ -23,7 +23,7 @@ from civicgrid.ingest import headers
 from civicgrid.ingest.files import FileRejected
 from civicgrid.ingest.parsers import BLANK_MARKERS, as_text
 from civicgrid.ingest.readers import SheetHead, TableSource
-from civicgrid.ingest.registry import Column, ImportContext, ImportSchema, Row, RowError
+from civicgrid.ingest.registry import Batch, Column, ImportContext, ImportSchema, Row, RowError
 from civicgrid.ingest.report import ErrorReport
 
 PROGRESS_EVERY = 5_000
@@ -121,7 +121,7 @@ class BatchWriter:
     and psycopg release the GIL while the database works). At most one batch is in flight, and the
     reading thread does not touch the database while it is: it only parses, validates and reports."""
 
-    def __init__(self, flush: Callable[[list[Row]], None], *, overlap: bool) -> None:
+    def __init__(self, flush: Callable[[Batch], None], *, overlap: bool) -> None:
         self.flush = flush
         self.overlap = overlap
         self._thread: threading.Thread | None = None
@@ -131,7 +131,7 @@ class BatchWriter:
     def idle(self) -> bool:
         return self._thread is None or not self._thread.is_alive()
 
-    def submit(self, batch: list[Row]) -> None:
+    def submit(self, batch: Batch) -> None:
         """Wait for the batch in flight (raising its error), then start writing this one."""
         self.wait()
         if not self.overlap:
@@ -143,7 +143,7 @@ class BatchWriter:
         self._thread = threading.Thread(target=self._run, args=(connection, batch, language), daemon=True)
         self._thread.start()
 
-    def _run(self, connection: Any, batch: list[Row], language: str | None) -> None:
+    def _run(self, connection: Any, batch: Batch, language: str | None) -> None:
         # Django's connections are per thread: hand this thread the reading thread's connection so
         # the batch's transaction, the job's progress and the writer's queries all use it. The
         # active language is per thread too: the writer's row errors use the reading thread's.
@@ -262,8 +262,7 @@ class Pipeline:
             for plan in plans:
                 self._run_sheet(plan, seen, batch)
             if batch:
-                self.writer.submit(list(batch))
-                batch.clear()
+                self._hand_over(batch)
         finally:
             # Never leave a batch in flight: the caller uses the connection next.
             self.writer.wait(raise_error=False)
@@ -358,8 +357,7 @@ class Pipeline:
                 counts.total += 1
                 batch.append(Row(sheet_name, number, values))
                 if batch_size and len(batch) >= batch_size:
-                    self.writer.submit(list(batch))
-                    batch.clear()
+                    self._hand_over(batch)
                     self._drain()
                     since_progress = 0
                     continue
@@ -368,6 +366,16 @@ class Pipeline:
                 self._drain()
                 self._progress(final=False)
                 since_progress = 0
+
+    def _hand_over(self, batch: list[Row]) -> None:
+        """Stage the batch (while the previous one may still be written), hand it to the writer and
+        empty `batch` for the next rows."""
+        stage = self.schema.stage
+        rows = Batch(batch)
+        batch.clear()
+        if stage is not None:
+            rows.staged = stage(rows, self.context)
+        self.writer.submit(rows)
 
     def _duplicate(self, values: dict[str, Any], field_name: str, first: int, sheet_index: int) -> tuple[Column, Any, str]:
         column = self.schema.column(field_name) or self.schema.columns[0]
@@ -392,7 +400,7 @@ class Pipeline:
                 return name
         return ""
 
-    def _flush(self, batch: list[Row]) -> None:
+    def _flush(self, batch: Batch) -> None:
         """Write one batch in its own transaction (runs on the writer thread)."""
         counts = self.counts
         with transaction.atomic():

@@ -70,6 +70,17 @@ class Row:
         return f"Row({self.sheet!r}, {self.number})"
 
 
+class Batch(list[Row]):
+    """The rows of one batch as the writer receives them, with what the schema's `stage` made of them
+    on the reading thread (None when the schema has no `stage`, or when a caller passes a plain list)."""
+
+    __slots__ = ("staged",)
+
+    def __init__(self, rows: list[Row], staged: Any = None) -> None:
+        super().__init__(rows)
+        self.staged = staged
+
+
 @dataclass
 class WriteResult:
     """What a writer did with one batch; rows in `errors` were not written."""
@@ -114,7 +125,11 @@ class ImportSchema:
     `batch_size=0` hands the whole file to the writer at once (rows that refer to each other).
     While a batch is written, the next is read and validated on another thread sharing the same
     database connection, so `validate` and the parsers must not query the database (use `prepare`
-    and context.cache); a schema that must, sets `overlap_writes=False`."""
+    and context.cache); a schema that must, sets `overlap_writes=False`. `stage(rows, context)`, if
+    given, runs on the reading thread as a batch is handed over and turns it into what the writer
+    sends to the database (its result is the batch's `staged`): Python work done there does not
+    compete for the GIL with the validation of the next batch, so the writer thread spends its time
+    in the database, where sqlite3 and psycopg release the GIL. It must not query the database."""
 
     name: str
     label: str | Promise
@@ -128,6 +143,7 @@ class ImportSchema:
     file_format: str = FORMAT_TABLE
     description: str | Promise = ""
     overlap_writes: bool = True
+    stage: Callable[[list[Row], ImportContext], Any] | None = None
 
     def column(self, field_name: str) -> Column | None:
         """The column of a field, if the schema has one."""

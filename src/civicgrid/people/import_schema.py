@@ -14,12 +14,11 @@ which rows those were, to report them. A first import into new people never pays
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -43,6 +42,7 @@ NODE_NAMES = "people.node_names"
 
 
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_SEX_OF_DIGIT = {str(digit): "M" if digit % 2 else "F" for digit in range(10)}  # the 17th digit
 
 
 def parse_phone(value: Any) -> str:
@@ -108,8 +108,8 @@ def resolve_node(text: str, context: ImportContext) -> tuple[int, str]:
 def validate(values: dict[str, Any], context: ImportContext) -> None:
     """Derive sex and birth date from the ID number, check declared ones, resolve the node in scope."""
     id_number = values["id_number"]
-    sex = "M" if int(id_number[16]) % 2 else "F"
-    birth_date = dt.date(int(id_number[6:10]), int(id_number[10:12]), int(id_number[12:14]))
+    sex = _SEX_OF_DIGIT[id_number[16]]
+    birth_date = parsers.id_birth_date(id_number)
     declared = values.get("sex")
     if declared and declared != sex:
         raise RowError(_("性别与身份证号不符"), column="sex")
@@ -187,52 +187,90 @@ _CHANGED = (
     "OR {t}.scope_path {ne} excluded.scope_path"
 )
 _COLUMNS = "id_number, name, sex, birth_date, phone, address_node_id, scope_path, address"
-
-
-def _row_tuple(values: dict[str, Any]) -> tuple[Any, ...]:
-    return (
-        values["id_number"], values["name"], values["sex"], values["birth_date"], values.get("phone") or "",
-        values["address_node_id"], values["scope_path"], values.get("address") or "",
-    )
-
-
-def _upsert_postgresql(rows: list[Row], context: ImportContext) -> tuple[int, int]:
-    table = Person._meta.db_table
-    guard, guard_params = _may_change(context, table, "%s")
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS ingest_person_stage (id_number varchar(18), name varchar(50), "
-            "sex varchar(1), birth_date date, phone varchar(20), address_node_id bigint, scope_path varchar(255), "
-            "address varchar(200))"
-        )
-        cursor.execute("TRUNCATE ingest_person_stage")
-        with cursor.cursor.copy(f"COPY ingest_person_stage ({_COLUMNS}) FROM STDIN") as copy:
-            for values in sorted((row.values for row in rows), key=_by_id_number):
-                copy.write_row(_row_tuple(values))
-        cursor.execute(
-            f"WITH written AS (INSERT INTO {table} ({_COLUMNS}, deleted_reason, created_at, updated_at) "  # noqa: S608
-            f"SELECT {_COLUMNS}, '', %s, %s FROM ingest_person_stage "
-            f"ON CONFLICT (id_number) DO UPDATE SET {_SET.format(t=table)} "
-            f"WHERE ({_CHANGED.format(t=table, ne='IS DISTINCT FROM')}) AND {guard} "
-            "RETURNING (xmax = 0) AS inserted) "
-            "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written",
-            [context.now, context.now, *guard_params],
-        )
-        created, updated = cursor.fetchone()
-    return int(created), int(updated)
+_STAMPS = "deleted_reason, created_at, updated_at"
 
 
 def _by_id_number(values: dict[str, Any]) -> str:
     return values["id_number"]  # type: ignore[no-any-return]
 
 
-# SQLite gets the whole batch as one JSON array, unpacked by json_each inside a single statement: the
-# writer thread then holds the GIL only for json.dumps, not once per row as executemany does (it
-# re-takes the GIL after every row's step), so the main thread validates the next batch meanwhile.
+# COPY's text format: a backslash, tab, newline or carriage return inside a value is escaped.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def stage(rows: list[Row], context: ImportContext) -> bytes | str:
+    """On the reading thread: the batch in key order (so the unique index is filled page by page),
+    encoded for the writer's one statement. PostgreSQL: COPY text rows. SQLite: one JSON array that
+    json_each unpacks inside a single statement (executemany would take the GIL back after every row's
+    step, while the reading thread validates the next batch)."""
+    ordered = sorted((row.values for row in rows), key=_by_id_number)
+    if connection.vendor == "postgresql":
+        escapes = _COPY_ESCAPES
+        stamps = f"\t\t{context.now.isoformat()}\t{context.now.isoformat()}\n"  # deleted_reason, created_at, updated_at
+        return "".join(
+            f"{v['id_number']}\t{v['name'].translate(escapes)}\t{v['sex']}\t{v['birth_date'].isoformat()}\t"
+            f"{v.get('phone') or ''}\t{v['address_node_id']}\t{v['scope_path']}\t"
+            f"{(v.get('address') or '').translate(escapes)}{stamps}"
+            for v in ordered
+        ).encode()
+    return json.dumps(
+        [
+            (v["id_number"], v["name"], v["sex"], v["birth_date"].isoformat(), v.get("phone") or "",
+             v["address_node_id"], v["scope_path"], v.get("address") or "")
+            for v in ordered
+        ],
+        ensure_ascii=False,
+    )
+
+
+def _copy_new_postgresql(data: bytes) -> bool:
+    """COPY the batch straight into the table, which a first import of new people can: one pass instead
+    of COPY into a staging table and INSERT … SELECT from it. If any of its ID numbers is registered
+    already, the unique constraint stops the COPY, the savepoint undoes it and this returns False."""
+    from psycopg.errors import UniqueViolation
+
+    table = Person._meta.db_table
+    try:
+        with (
+            transaction.atomic(),
+            connection.cursor() as cursor,
+            cursor.cursor.copy(f"COPY {table} ({_COLUMNS}, {_STAMPS}) FROM STDIN") as copy,
+        ):
+            copy.write(data)
+    except UniqueViolation:
+        return False
+    return True
+
+
+def _upsert_postgresql(data: bytes, context: ImportContext) -> tuple[int, int]:
+    table = Person._meta.db_table
+    guard, guard_params = _may_change(context, table, "%s")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS ingest_person_stage (id_number varchar(18), name varchar(50), "
+            "sex varchar(1), birth_date date, phone varchar(20), address_node_id bigint, scope_path varchar(255), "
+            "address varchar(200), deleted_reason varchar(200), created_at timestamptz, updated_at timestamptz)"
+        )
+        cursor.execute("TRUNCATE ingest_person_stage")
+        with cursor.cursor.copy(f"COPY ingest_person_stage ({_COLUMNS}, {_STAMPS}) FROM STDIN") as copy:
+            copy.write(data)
+        cursor.execute(
+            f"WITH written AS (INSERT INTO {table} ({_COLUMNS}, {_STAMPS}) "  # noqa: S608
+            f"SELECT {_COLUMNS}, {_STAMPS} FROM ingest_person_stage "
+            f"ON CONFLICT (id_number) DO UPDATE SET {_SET.format(t=table)} "
+            f"WHERE ({_CHANGED.format(t=table, ne='IS DISTINCT FROM')}) AND {guard} "
+            "RETURNING (xmax = 0) AS inserted) "
+            "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written",
+            guard_params,
+        )
+        created, updated = cursor.fetchone()
+    return int(created), int(updated)
+
+
 _SQLITE_ROW = ", ".join(f"json_extract(value, '$[{index}]')" for index in range(8))
 
 
-def _upsert_sqlite(rows: list[Row], context: ImportContext) -> tuple[int, int]:
+def _upsert_sqlite(payload: str, context: ImportContext) -> tuple[int, int]:
     table = Person._meta.db_table
     connection.ensure_connection()
     raw = connection.connection
@@ -246,15 +284,6 @@ def _upsert_sqlite(rows: list[Row], context: ImportContext) -> tuple[int, int]:
     )
     before_id = raw.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}").fetchone()[0]  # noqa: S608
     before_changes = raw.total_changes
-    # In key order (json_each keeps the array's order) the unique index is appended to page by page.
-    payload = json.dumps(
-        [
-            (v["id_number"], v["name"], v["sex"], v["birth_date"].isoformat(), v.get("phone") or "",
-             v["address_node_id"], v["scope_path"], v.get("address") or "")
-            for v in sorted((row.values for row in rows), key=_by_id_number)
-        ],
-        ensure_ascii=False,
-    )
     raw.execute(sql, (now, now, payload, *guard_params))
     written = raw.total_changes - before_changes
     # New rows get ids above the previous maximum (SQLite's rowid rule), so this counts inserts.
@@ -265,10 +294,16 @@ def _upsert_sqlite(rows: list[Row], context: ImportContext) -> tuple[int, int]:
 def write(rows: list[Row], context: ImportContext) -> WriteResult:
     """Upsert one batch of people by ID number, counting created, updated and unchanged rows."""
     result = WriteResult()
+    staged = getattr(rows, "staged", None)
+    if staged is None:
+        staged = stage(rows, context)
     if connection.vendor == "postgresql":
-        created, updated = _upsert_postgresql(rows, context)
+        if _copy_new_postgresql(staged):  # type: ignore[arg-type]
+            created, updated = len(rows), 0
+        else:
+            created, updated = _upsert_postgresql(staged, context)  # type: ignore[arg-type]
     else:
-        created, updated = _upsert_sqlite(rows, context)
+        created, updated = _upsert_sqlite(staged, context)  # type: ignore[arg-type]
     refused = _refuse_conflicts(rows, context, result) if created + updated < len(rows) else 0
     result.created = created
     result.updated = updated
@@ -285,6 +320,7 @@ PERSON_SCHEMA = register(
         validate=validate,
         prepare=prepare,
         writer=write,
+        stage=stage,
         required_action=Action.MANAGE_PEOPLE,
         batch_size=20_000,
         description=gettext_lazy("每行一人：身份证号、姓名、网格编码必填；性别、出生日期须与身份证号一致；联系电话、详细地址可选。"),

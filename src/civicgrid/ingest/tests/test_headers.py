@@ -104,6 +104,8 @@ def test_fast_id_path_agrees_with_the_gb11643_parser(text, corrupt):
     except idnumber.InvalidIdNumber:
         got = None
     assert got == expected
+    if got is not None:
+        assert parsers.id_birth_date(got) == idnumber.parse(got).birth_date
 
 
 def test_numeric_and_scientific_id_cells_are_refused():

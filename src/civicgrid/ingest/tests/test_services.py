@@ -3,6 +3,7 @@ are reaped, progress is reported, every import leaves one audit event."""
 
 import datetime as dt
 import re
+import threading
 from pathlib import Path
 
 import pytest
@@ -160,6 +161,34 @@ def test_a_crash_marks_the_job_failed_and_keeps_committed_batches_counted(world,
     assert "RuntimeError" in job.message
     assert "重新导入同一文件" in job.message
     assert AuditEvent.objects.get(action=AuditAction.IMPORT, object_id=str(job.pk)).success is False
+
+
+@pytest.mark.django_db
+def test_stage_runs_on_the_reading_thread_and_its_result_reaches_the_writer(world, tmp_path):
+    staged_on, written = [], []
+
+    def stage(rows, context):
+        staged_on.append(threading.current_thread().name)
+        return "|".join(row.values["code"] for row in rows)
+
+    def writer(rows, context):
+        written.append((threading.current_thread().name, rows.staged, len(rows)))
+        return WriteResult(created=len(rows))
+
+    schema = registry.register(ImportSchema(
+        name="test.staged", label="测试", writer=writer, stage=stage, batch_size=2,
+        columns=(Column("code", ("编码",), required=True),),
+    ))
+    try:
+        path = write_csv(tmp_path / "s.csv", [["编码"]] + [[f"C{n}"] for n in range(5)])
+        job = run_import(actor=None, schema=schema.name, path=path)
+    finally:
+        registry.unregister(schema.name)
+
+    assert job.rows_created == 5
+    assert staged_on == [threading.current_thread().name] * 3
+    assert [(staged, count) for _, staged, count in written] == [("C0|C1", 2), ("C2|C3", 2), ("C4", 1)]
+    assert all(name != threading.current_thread().name for name, _, _ in written)  # written on the writer thread
 
 
 @pytest.mark.django_db

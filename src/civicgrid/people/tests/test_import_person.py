@@ -3,6 +3,7 @@
 import datetime as dt
 
 import pytest
+from django.utils import timezone
 
 from civicgrid.accounts.roles import Role
 from civicgrid.core import idnumber
@@ -252,6 +253,46 @@ def test_declared_birth_date_is_checked_and_dates_in_many_forms_accepted(world, 
 
     assert (job.rows_created, job.rows_error) == (3, 1)
     assert read_report(job.error_report_path)[0][1:3] == (5, "出生日期")
+
+
+@pytest.mark.django_db
+def test_backslashes_tabs_and_line_breaks_in_cells_are_stored_as_typed(world, tmp_path):
+    # PostgreSQL receives the batch as COPY text and SQLite as JSON: both escape these characters.
+    numbers = ids(2)
+    path = write_csv(tmp_path / "p.csv", [
+        ["姓名", "身份证号", "网格编码", "详细地址"],
+        ["王\\五", numbers[0], world.village_a.code, "一组\t3号\n东院\\N"],
+        ["\\N", numbers[1], world.village_a.code, "\r\n二组"],
+    ])
+    started = timezone.now()
+
+    job = run_import(actor=None, schema="people.person", path=path)
+
+    assert (job.rows_created, job.rows_error) == (2, 0)
+    first, second = (Person.objects.get(id_number=number) for number in numbers)
+    assert (first.name, first.address) == ("王\\五", "一组\t3号\n东院\\N")
+    assert (second.name, second.address) == ("\\N", "二组")  # the cell's outer line break is trimmed
+    assert started <= first.created_at == first.updated_at <= timezone.now()
+
+
+@pytest.mark.django_db
+def test_a_batch_of_new_people_with_one_registered_person_is_still_an_upsert(world, tmp_path):
+    # On PostgreSQL a batch of only new people is COPied straight into the table; one registered ID
+    # number in the batch makes that fail and the batch goes through the upsert instead.
+    numbers = ids(3)
+    path = write_csv(tmp_path / "p.csv", [
+        ["姓名", "身份证号", "网格编码"],
+        ["新甲", numbers[0], world.village_a.code],
+        ["张秀英（新）", world.person_a.id_number, world.village_a.code],
+        ["新乙", numbers[1], world.village_a.code],
+        ["新丙", numbers[2], world.village_b.code],
+    ])
+
+    job = run_import(actor=None, schema="people.person", path=path)
+
+    assert (job.rows_created, job.rows_updated, job.rows_unchanged, job.rows_error) == (3, 1, 0, 0)
+    assert Person.objects.get(id_number=world.person_a.id_number).name == "张秀英（新）"
+    assert Person.objects.filter(id_number__in=numbers).count() == 3
 
 
 @pytest.mark.django_db
