@@ -4,12 +4,14 @@ One row per resident. The ID number is the natural key; sex and birth date come 
 values are checked against it); the node is given by its code (网格编码), or by a node name that is
 unique in the tree. An existing person's name, phone, address and node are updated (blank phone or
 address cells keep what is registered). Rows for people registered outside the importer's data scope,
-and for soft-deleted people, are errors. Writes are one set-based upsert per batch:
-PostgreSQL COPYs the batch into a temporary table and runs INSERT … ON CONFLICT … WHERE (changed and
-may be changed) RETURNING (xmax = 0); SQLite runs the same upsert over the batch as one JSON array.
-The upsert itself leaves soft-deleted and out-of-scope people alone; only when it created or updated
-fewer rows than the batch holds (a re-import, or such people in the file) does a second query find
-which rows those were, to report them. A first import into new people never pays for that lookup.
+and for soft-deleted people, are errors. The batch is sorted and encoded on the reading thread
+(`stage`); writes are one set-based statement per batch. PostgreSQL first tries to COPY the batch
+straight into the table (all new people, as in a first import); a unique violation undoes that at a
+savepoint and the batch is COPied into a temporary table for INSERT … ON CONFLICT … WHERE (changed
+and may be changed) RETURNING (xmax = 0). SQLite runs the same upsert over the batch as one JSON
+array. The upsert itself leaves soft-deleted and out-of-scope people alone; only when it created or
+updated fewer rows than the batch holds (a re-import, or such people in the file) does a second
+query find which rows those were, to report them. A first import never pays for that lookup.
 """
 
 from __future__ import annotations
