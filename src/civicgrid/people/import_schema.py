@@ -41,6 +41,7 @@ from civicgrid.people.services import normalise_phone
 
 NODES = "people.nodes"
 NODE_NAMES = "people.node_names"
+COPY_REFUSED = "people.copy_refused"  # a batch's COPY met a registered ID number
 
 
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
@@ -300,9 +301,12 @@ def write(rows: list[Row], context: ImportContext) -> WriteResult:
     if staged is None:
         staged = stage(rows, context)
     if connection.vendor == "postgresql":
-        if _copy_new_postgresql(staged):  # type: ignore[arg-type]
+        # After one batch met registered people (a re-import, most likely), the rest go straight to
+        # the upsert instead of trying the COPY first.
+        if not context.cache.get(COPY_REFUSED) and _copy_new_postgresql(staged):  # type: ignore[arg-type]
             created, updated = len(rows), 0
         else:
+            context.cache[COPY_REFUSED] = True
             created, updated = _upsert_postgresql(staged, context)  # type: ignore[arg-type]
     else:
         created, updated = _upsert_sqlite(staged, context)  # type: ignore[arg-type]
