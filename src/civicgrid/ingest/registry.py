@@ -72,13 +72,13 @@ class Row:
 
 class Batch(list[Row]):
     """The rows of one batch as the writer receives them, with what the schema's `stage` made of them
-    on the reading thread (None when the schema has no `stage`, or when a caller passes a plain list)."""
+    on the reading thread in `staged` (None when the schema has no `stage`)."""
 
     __slots__ = ("staged",)
 
-    def __init__(self, rows: list[Row], staged: Any = None) -> None:
+    def __init__(self, rows: list[Row]) -> None:
         super().__init__(rows)
-        self.staged = staged
+        self.staged: Any = None
 
 
 @dataclass
@@ -134,7 +134,7 @@ class ImportSchema:
     name: str
     label: str | Promise
     columns: tuple[Column, ...]
-    writer: Callable[[list[Row], ImportContext], WriteResult]
+    writer: Callable[[Batch, ImportContext], WriteResult]
     key: tuple[str, ...] = ()
     validate: Callable[[dict[str, Any], ImportContext], None] | None = None
     prepare: Callable[[ImportContext], None] | None = None

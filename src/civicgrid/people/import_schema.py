@@ -28,6 +28,7 @@ from civicgrid.accounts.roles import Action
 from civicgrid.ingest import parsers
 from civicgrid.ingest.registry import (
     OUT_OF_SCOPE,
+    Batch,
     Column,
     ImportContext,
     ImportSchema,
@@ -294,22 +295,20 @@ def _upsert_sqlite(payload: str, context: ImportContext) -> tuple[int, int]:
     return int(created), int(written - created)
 
 
-def write(rows: list[Row], context: ImportContext) -> WriteResult:
+def write(rows: Batch, context: ImportContext) -> WriteResult:
     """Upsert one batch of people by ID number, counting created, updated and unchanged rows."""
     result = WriteResult()
-    staged = getattr(rows, "staged", None)
-    if staged is None:
-        staged = stage(rows, context)
+    staged = rows.staged  # the bytes or text `stage` made of this batch on the reading thread
     if connection.vendor == "postgresql":
         # After one batch met registered people (a re-import, most likely), the rest go straight to
         # the upsert instead of trying the COPY first.
-        if not context.cache.get(COPY_REFUSED) and _copy_new_postgresql(staged):  # type: ignore[arg-type]
+        if not context.cache.get(COPY_REFUSED) and _copy_new_postgresql(staged):
             created, updated = len(rows), 0
         else:
             context.cache[COPY_REFUSED] = True
-            created, updated = _upsert_postgresql(staged, context)  # type: ignore[arg-type]
+            created, updated = _upsert_postgresql(staged, context)
     else:
-        created, updated = _upsert_sqlite(staged, context)  # type: ignore[arg-type]
+        created, updated = _upsert_sqlite(staged, context)
     refused = _refuse_conflicts(rows, context, result) if created + updated < len(rows) else 0
     result.created = created
     result.updated = updated
