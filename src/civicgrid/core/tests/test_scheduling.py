@@ -12,6 +12,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.test import override_settings
+from django.utils import timezone
 from django_tasks import task
 from django_tasks_db.models import DBTaskResult
 from hypothesis import given
@@ -300,13 +301,16 @@ def test_the_apps_declare_their_jobs():
 
 
 @pytest.mark.django_db
-def test_command_once_enqueues_what_is_due_and_exits(jobs, monkeypatch):
-    jobs()
-    scheduler_tick(now=T0)
-    ScheduledJob.objects.update(next_due_at=T0)
+def test_command_once_enqueues_what_is_due_and_exits(jobs):
+    # The command reads the real clock: the job fell due a minute ago, and a day-long cadence puts no
+    # other occurrence between then and now (a fixed due time would collect missed ones as days pass).
+    jobs(cadence=Every(24 * 3600))
+    due = (timezone.now() - dt.timedelta(minutes=1)).replace(second=0, microsecond=0)
+    scheduler_tick(now=due - dt.timedelta(days=1))
+    ScheduledJob.objects.update(next_due_at=due)
     call_command("scheduler", "--once", stdout=(out := io.StringIO()))
     [run] = ScheduledRun.objects.all()
-    assert out.getvalue() == f"test.ping: due 2026-11-29 10:00 → task {run.task_id}\n"
+    assert out.getvalue() == f"test.ping: due {timezone.localtime(due):%Y-%m-%d %H:%M} → task {run.task_id}\n"
     call_command("scheduler", "--once", stdout=(again := io.StringIO()))
     assert again.getvalue() == ""
 
