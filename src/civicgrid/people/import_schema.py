@@ -210,7 +210,8 @@ def stage(rows: list[Row], context: ImportContext) -> bytes | str:
     ordered = sorted((row.values for row in rows), key=_by_id_number)
     if connection.vendor == "postgresql":
         escapes = _COPY_ESCAPES
-        stamps = f"\t\t{context.now.isoformat()}\t{context.now.isoformat()}\n"  # deleted_reason, created_at, updated_at
+        now = context.now.isoformat()
+        stamps = f"\t\t{now}\t{now}\n"  # deleted_reason, created_at, updated_at
         return "".join(
             f"{v['id_number']}\t{v['name'].translate(escapes)}\t{v['sex']}\t{v['birth_date'].isoformat()}\t"
             f"{v.get('phone') or ''}\t{v['address_node_id']}\t{v['scope_path']}\t"
