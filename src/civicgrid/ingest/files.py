@@ -43,9 +43,7 @@ _KNOWN_BINARY = (
     (b"\x1f\x8b", gettext_lazy("gzip 压缩包")),
     (b"\x7fELF", gettext_lazy("可执行程序")),
 )
-_ROW_TAG = re.compile(rb"<(?:\w+:)?row[\s>/]")
 _MERGE_REF = re.compile(rb"<(?:\w+:)?mergeCell\s[^>]*?ref=\"([A-Z]+[0-9]+(?::[A-Z]+[0-9]+)?)\"")
-_SHEET_DATA_END = re.compile(rb"</(?:\w+:)?sheetData>")
 
 
 class FileRejected(ApplicationError):
@@ -205,14 +203,17 @@ def _inspect_xlsx(path: Path, size: int) -> FileInfo:
 
 def _scan_sheet(archive: zipfile.ZipFile, name: str, member: str, budget: int) -> tuple[SheetScan, int]:
     """Count rows and collect merged ranges of one worksheet by scanning its bytes (no XML parse);
-    the real decompressed size is checked as it streams, so a lying zip header cannot fool us."""
-    from civicgrid.ingest.xlsx import parse_range
+    the real decompressed size is checked as it streams, so a lying zip header cannot fool us.
+    Rows are counted as occurrences of `<row` (with the sheet's namespace prefix) before
+    `</sheetData>`: inside sheetData only row tags start so, since text cannot hold a bare `<`."""
+    from civicgrid.ingest.xlsx import parse_range, sheet_prefix
 
     rows = 0
     read = 0
     carry = b""
     tail = b""
     after_data = False
+    row_tag = data_end = b""
     try:
         with archive.open(member) as stream:
             while chunk := stream.read(CHUNK_BYTES):
@@ -223,15 +224,18 @@ def _scan_sheet(archive: zipfile.ZipFile, name: str, member: str, budget: int) -
                     tail += chunk
                     continue
                 data = carry + chunk
-                end = _SHEET_DATA_END.search(data)
-                if end:
-                    rows += len(_ROW_TAG.findall(data, 0, end.start()))
+                if not row_tag:
+                    prefix = sheet_prefix(data).encode()
+                    row_tag, data_end = b"<" + prefix + b"row", b"</" + prefix + b"sheetData>"
+                end = data.find(data_end)
+                if end >= 0:
+                    rows += data.count(row_tag, 0, end)
+                    tail = data[end + len(data_end) :]
                     after_data = True
-                    tail = data[end.end():]
                     continue
-                # Tags starting in the last 32 bytes may be cut; they are counted with the next chunk.
+                # A tag cut at the chunk's end is counted with the next chunk.
                 limit = max(len(data) - 32, 0)
-                rows += len(_ROW_TAG.findall(data)) - len(_ROW_TAG.findall(data, limit))
+                rows += data.count(row_tag) - data.count(row_tag, limit)
                 carry = data[limit:]
     except zipfile.BadZipFile as exc:
         raise FileRejected(_("文件已损坏（压缩数据校验失败）")) from exc
