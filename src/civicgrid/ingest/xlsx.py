@@ -375,23 +375,22 @@ class XlsxReader:
                 fed += len(data)
 
             def read_block(block: bytes) -> None:
-                """A run of whole rows: scanned if expat stands between rows and the scanner can
-                account for every tag in it, otherwise given to expat."""
+                """A run of whole rows: scanned if expat stands between rows (its last event was a
+                row's end, at the end of what it was fed) and the scanner accounts for every tag
+                in the block, otherwise given to expat."""
                 nonlocal row_index
-                between_rows = fed == 0 or row_closed_at + len(scanner.row_end) == fed
-                rows = scanner.scan(block) if between_rows and fed_rows_start else None
+                rows = scanner.scan(block) if row_closed_at + len(scanner.row_end) == fed else None
                 if rows is None:
                     feed(block)
                 elif rows:
                     pending.extend(rows)
                     row_index = rows[-1][0]
 
-            # Where expat stands: before <sheetData> (the head), inside it, or after it (the tail).
-            fed_rows_start = False
+            in_head, in_rows = True, False  # before <sheetData>, inside it; after it, neither
             buffer = first
             try:
                 while True:
-                    if not fed_rows_start:
+                    if in_head:
                         opening = scanner.sheet_data.search(buffer)
                         if opening is None:
                             keep = min(len(buffer), 64)  # the tag may straddle two chunks
@@ -400,16 +399,14 @@ class XlsxReader:
                         else:
                             feed(buffer[: opening.end()])
                             buffer = buffer[opening.end() :]
-                            fed_rows_start = True
+                            in_head, in_rows = False, not opening.group(1)  # <sheetData/> holds no rows
                             row_closed_at = fed - len(scanner.row_end)  # between rows, as after a </row>
-                            if opening.group(1):  # <sheetData/>: no rows at all
-                                scanner.done = True
-                    if fed_rows_start and not scanner.done:
+                    if in_rows:
                         closing = buffer.find(scanner.sheet_data_end)
                         if closing >= 0:
                             read_block(buffer[:closing])
                             buffer = buffer[closing:]
-                            scanner.done = True
+                            in_rows = False
                         else:
                             cut = buffer.rfind(scanner.row_end)
                             if cut >= 0:
@@ -419,7 +416,7 @@ class XlsxReader:
                             elif len(buffer) > 4 * CHUNK:  # no row ends in sight: let expat have it
                                 feed(buffer)
                                 buffer = b""
-                    if scanner.done:
+                    if not in_head and not in_rows:
                         feed(buffer)
                         buffer = b""
                     if pending:
@@ -466,7 +463,6 @@ class _RowScanner:
         self.date_styles = frozenset(style.encode() for style in date_styles)
         self.epoch = epoch
         self.columns: dict[bytes, int] = {}
-        self.done = False
 
     def scan(self, block: bytes) -> list[tuple[int, list[Any]]] | None:
         if len(block.translate(None, _DECLINED_BYTES)) != len(block):
