@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from django.utils import translation
 
 from civicgrid.accounts.roles import Role
 from civicgrid.people.models import Person
@@ -21,6 +23,16 @@ class World:
     village_b: Node
     person_a: Person
     person_b: Person
+
+
+@pytest.fixture(autouse=True)
+def _default_language() -> Iterator[None]:
+    """Every test starts in the default language: a request with an English cookie activates English
+    on the thread (LocaleMiddleware does not undo it), and the next test in that worker would read
+    English messages where it expects Chinese ones."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture
