@@ -7,9 +7,11 @@ columns changes nothing; a dry run rolls every batch back and keeps only the cou
 from __future__ import annotations
 
 import re
+import sys
 import threading
 from collections import deque
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -166,6 +168,36 @@ class BatchWriter:
             raise error
 
 
+# The GIL switch interval while a writer thread works beside the reading thread. The reading thread
+# wants the GIL all the time; each time a database call of the writer returns (a COPY, a commit), the
+# writer waits for the GIL until the interval forces a switch: 5 ms by default, about 8 round trips a
+# batch on PostgreSQL. At 0.5 ms a 100,000-row CSV import took 1.8 s instead of 2.8 s on PostgreSQL and
+# 1.7 s instead of 2.0 s on SQLite (bench/README.md); reading a file alone is no slower.
+WRITER_SWITCH_INTERVAL = 0.0005
+_switch_lock = threading.Lock()
+_switch_users = 0
+_switch_saved = 0.0
+
+
+@contextmanager
+def short_gil_switches() -> Iterator[None]:
+    """Set the interpreter's switch interval (process-wide) to WRITER_SWITCH_INTERVAL while at least
+    one pipeline with a writer thread runs, and restore it after the last one."""
+    global _switch_users, _switch_saved  # noqa: PLW0603 - one process-wide setting, counted
+    with _switch_lock:
+        if _switch_users == 0:
+            _switch_saved = sys.getswitchinterval()
+            sys.setswitchinterval(min(_switch_saved, WRITER_SWITCH_INTERVAL))
+        _switch_users += 1
+    try:
+        yield
+    finally:
+        with _switch_lock:
+            _switch_users -= 1
+            if _switch_users == 0:
+                sys.setswitchinterval(_switch_saved)
+
+
 class Pipeline:
     """One run of one schema over one table source."""
 
@@ -258,14 +290,15 @@ class Pipeline:
             self.schema.prepare(self.context)
         seen: dict[Hashable, int] = {}
         batch: list[Row] = []
-        try:
-            for plan in plans:
-                self._run_sheet(plan, seen, batch)
-            if batch:
-                self._hand_over(batch)
-        finally:
-            # Never leave a batch in flight: the caller uses the connection next.
-            self.writer.wait(raise_error=False)
+        with short_gil_switches() if self.writer.overlap else nullcontext():
+            try:
+                for plan in plans:
+                    self._run_sheet(plan, seen, batch)
+                if batch:
+                    self._hand_over(batch)
+            finally:
+                # Never leave a batch in flight: the caller uses the connection next.
+                self.writer.wait(raise_error=False)
         self.writer.wait()
         self._drain()
         self._progress(final=True)

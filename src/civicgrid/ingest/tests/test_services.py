@@ -3,6 +3,7 @@ are reaped, progress is reported, every import leaves one audit event."""
 
 import datetime as dt
 import re
+import sys
 import threading
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from civicgrid.core.errors import ApplicationError
 from civicgrid.core.models import AuditAction, AuditEvent
 from civicgrid.ingest import registry
 from civicgrid.ingest.models import ImportJob, ImportStatus
+from civicgrid.ingest.pipeline import WRITER_SWITCH_INTERVAL, short_gil_switches
 from civicgrid.ingest.registry import Column, ImportSchema, WriteResult
 from civicgrid.ingest.services import import_job_reap_stale, import_run, import_start, run_import
 from civicgrid.ingest.tests.fixtures.make_xls import ledger_ids
@@ -173,8 +175,11 @@ def test_stage_runs_on_the_reading_thread_and_its_result_reaches_the_writer(worl
 
     def writer(rows, context):
         written.append((threading.current_thread().name, rows.staged, len(rows)))
+        intervals.append(sys.getswitchinterval())
         return WriteResult(created=len(rows))
 
+    intervals: list[float] = []
+    before = sys.getswitchinterval()
     schema = registry.register(ImportSchema(
         name="test.staged", label="测试", writer=writer, stage=stage, batch_size=2,
         columns=(Column("code", ("编码",), required=True),),
@@ -189,6 +194,26 @@ def test_stage_runs_on_the_reading_thread_and_its_result_reaches_the_writer(worl
     assert staged_on == [threading.current_thread().name] * 3
     assert [(staged, count) for _, staged, count in written] == [("C0|C1", 2), ("C2|C3", 2), ("C4", 1)]
     assert all(name != threading.current_thread().name for name, _, _ in written)  # written on the writer thread
+    # While the writer thread works, the GIL changes hands often enough for it not to wait (see pipeline).
+    assert intervals == [WRITER_SWITCH_INTERVAL] * 3
+    assert sys.getswitchinterval() == before
+
+
+def test_short_gil_switches_nest_and_restore_the_interval_after_an_error():
+    before = sys.getswitchinterval()
+    seen = []
+
+    def two_runs_the_outer_one_failing():
+        with short_gil_switches():
+            with short_gil_switches():
+                seen.append(sys.getswitchinterval())
+            seen.append(sys.getswitchinterval())  # the outer run still holds it
+            raise RuntimeError
+
+    with pytest.raises(RuntimeError):
+        two_runs_the_outer_one_failing()
+    assert seen == [WRITER_SWITCH_INTERVAL, WRITER_SWITCH_INTERVAL]
+    assert sys.getswitchinterval() == before
 
 
 @pytest.mark.django_db
