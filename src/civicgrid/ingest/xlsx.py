@@ -11,10 +11,12 @@ Cell values follow calamine's conventions so both readers feed the same pipeline
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import posixpath
 import re
 import zipfile
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from xml.etree import ElementTree
@@ -441,77 +443,175 @@ class _RowScanner:
     `...><v>..</v></c>` and `...><is><t>..</t></is></c>`; anything else matches the bare `<`
     alternative, and the block is declined. Rows must not nest and cells must sit inside rows, so
     a block the scanner accepts is well formed. Blocks holding `&` (entities) or characters that
-    expat normalises or rejects (carriage returns, control characters) are declined too."""
+    expat normalises or rejects (carriage returns, control characters) are declined too.
 
-    def __init__(
-        self, prefix: bytes, strings: list[str], date_styles: frozenset[str], epoch: dt.datetime
-    ) -> None:
-        p = re.escape(prefix)
-        self.pattern = re.compile(
-            rb'<' + p + rb'c r="([A-Z]{1,3})\d+"(?: s="(\d+)")?(?: t="([a-zA-Z]+)")?'
-            rb'(?:\s*/>|><' + p + rb'v>([^<]*)</' + p + rb'v></' + p + rb'c>'
-            rb'|><' + p + rb'is><' + p + rb't(?: xml:space="preserve")?>([^<]*)</' + p + rb't></' + p + rb'is></'
-            + p + rb'c>)'
-            rb'|<' + p + rb'row\s[^<>]*?(?<=\s)r="(\d+)"[^<>]*?(/?)>'
-            rb'|(</' + p + rb'row>)'
-            rb'|<'
+    A ledger's data rows mostly look alike: the same cells with the same style and type. The
+    scanner learns the commonest such row shape from a block and puts a pattern for a whole row of
+    that shape first in its expression, so most rows are one match and one list instead of a match
+    and a few branches per cell. Rows of any other shape still match cell by cell."""
+
+    LEARN_TRIES = 3  # blocks to learn from before settling for cell-by-cell matching
+    LEARN_MIN_ROWS = 8  # rows of one shape a block must hold for it to be learned
+
+    def __init__(self, prefix: bytes, strings: list[str], date_styles: frozenset[str], epoch: dt.datetime) -> None:
+        self.p = p = re.escape(prefix.decode())
+        self.cell = (
+            '<' + p + r'c r="([A-Z]{1,3})\d+"(?: s="(\d+)")?(?: t="([a-zA-Z]+)")?'
+            r'(?:\s*/>|><' + p + 'v>([^<]*)</' + p + 'v></' + p + 'c>'
+            '|><' + p + 'is><' + p + r't(?: xml:space="preserve")?>([^<]*)</' + p + 't></' + p + 'is></' + p + 'c>)'
+            '|<' + p + r'row\s[^<>]*?(?<=\s)r="(\d+)"[^<>]*?(/?)>'
+            '|(</' + p + 'row>)'
+            '|<'
         )
-        self.sheet_data = re.compile(rb"<" + p + rb"sheetData(?:\s[^<>]*?)?(/?)>")
+        self.pattern = re.compile(self.cell)
+        self.sheet_data = re.compile(rb"<" + re.escape(prefix) + rb"sheetData(?:\s[^<>]*?)?(/?)>")
         self.sheet_data_end = b"</" + prefix + b"sheetData>"
         self.row_end = b"</" + prefix + b"row>"
         self.strings = strings
-        self.date_styles = frozenset(style.encode() for style in date_styles)
+        self.date_styles = date_styles
         self.epoch = epoch
-        self.columns: dict[bytes, int] = {}
+        self.columns: dict[str, int] = {}
+        # The learned row shape: its width in groups (0: none yet) and, per column, how to convert.
+        self.shape_width = 0
+        self.shape_gaps: list[int] = []
+        self.shape_fixes: list[tuple[int, Callable[[str], Any]]] = []
+        self.learn_tries = self.LEARN_TRIES
 
     def scan(self, block: bytes) -> list[tuple[int, list[Any]]] | None:
         if len(block.translate(None, _DECLINED_BYTES)) != len(block):
             return None
         try:
-            return self._scan(block)
+            text = block.decode()
         except UnicodeDecodeError:
             return None
+        result = self._scan(text)
+        if result is not None and self.learn_tries and result[1] * 2 < len(result[0]):
+            self.learn_tries -= 1
+            self._learn(text)
+        return None if result is None else result[0]
 
-    def _scan(self, block: bytes) -> list[tuple[int, list[Any]]] | None:
+    def _value(self, kind: str, style: str, raw: str) -> Any:
+        """A cell's value from its type, style and text (the forms `_scan` converts inline)."""
+        if kind == "inlineStr" or kind == "str" or kind == "e":
+            return raw
+        if kind == "s":
+            try:
+                return self.strings[int(raw)]
+            except (ValueError, IndexError):
+                return ""
+        if not kind or kind == "n":
+            if not raw:
+                return ""
+            try:
+                number = float(raw)
+            except ValueError:
+                return raw
+            return _serial_to_date(number, self.epoch) if style in self.date_styles else number
+        if kind == "b":
+            return raw == "1"
+        if kind == "d":
+            return _iso_date(raw)
+        return raw
+
+    def _learn(self, text: str) -> None:
+        """Put a pattern for the commonest row shape of the block first: a row with exactly those
+        cells (in the same columns), each with its style and type, empty (`<c .../>`) or not."""
+        shapes: Counter[tuple[tuple[str, str, str], ...]] = Counter()
+        cells: list[tuple[str, str, str]] = []
+        for letters, style, kind, _number, _inline, row_number, _empty, _end in re.findall(self.cell, text):
+            if letters:
+                cells.append((letters, style, kind))
+            elif row_number:
+                cells = []
+            elif cells:
+                shapes[tuple(cells)] += 1
+        if not shapes:
+            return
+        shape, count = shapes.most_common(1)[0]
+        if count < self.LEARN_MIN_ROWS:
+            return
+        p = self.p
+        parts = ['<' + p + r'row\s[^<>]*?(?<=\s)r="(\d+)"[^<>]*?(?<!/)>']
+        fixes: list[tuple[int, Callable[[str], Any]]] = []
+        gaps: list[int] = []  # columns with no cell, in order: '' goes there
+        column = -1
+        for letters, style, kind in shape:
+            previous, column = column, column_index(letters)
+            if column <= previous:  # cells out of order: no shape to learn
+                return
+            gaps.extend(range(previous + 1, column))
+            attributes = f' r="{letters}\\d+"' + (f' s="{style}"' if style else "") + (f' t="{kind}"' if kind else "")
+            if kind == "inlineStr":
+                body = '><' + p + 'is><' + p + r't(?: xml:space="preserve")?>([^<]*)</' + p + 't></' + p + 'is></' + p + 'c>'
+            else:
+                body = '><' + p + 'v>([^<]*)</' + p + 'v></' + p + 'c>'
+                fixes.append((column, functools.partial(self._value, kind, style)))
+            parts.append('<' + p + 'c' + attributes + r'(?:\s*/>|' + body + ')')
+        parts.append('</' + p + 'row>')
+        self.pattern = re.compile("(?:" + "".join(parts) + ")|" + self.cell)
+        self.shape_width = len(shape) + 1
+        self.shape_gaps = gaps
+        self.shape_fixes = fixes
+
+    def _scan(self, text: str) -> tuple[list[tuple[int, list[Any]]], int] | None:
+        """The block's rows and how many of them matched the learned shape, or None."""
         strings = self.strings
         date_styles = self.date_styles
         epoch = self.epoch
         columns = self.columns
+        width = self.shape_width
+        gaps = self.shape_gaps
+        fixes = self.shape_fixes
         rows: list[tuple[int, list[Any]]] = []
+        shaped = 0
         cells: list[Any] | None = None
         row_index = 0
         value: Any
-        for letters, style, kind, number, inline, row_number, empty_row, row_end in self.pattern.findall(block):
+        for token in self.pattern.findall(text):
+            if width:
+                if token[0]:  # a whole row of the learned shape
+                    if cells is not None:
+                        return None
+                    values = list(token[1:width])
+                    for index in gaps:
+                        values.insert(index, "")
+                    for index, convert in fixes:
+                        values[index] = convert(values[index])
+                    rows.append((int(token[0]) - 1, values))
+                    shaped += 1
+                    continue
+                token = token[width:]  # noqa: PLW2901 - the cell-by-cell groups
+            letters, style, kind, number, inline, row_number, empty_row, row_end = token
             if letters:
                 if cells is None:
                     return None
-                if kind == b"inlineStr":
-                    value = inline.decode()
-                elif kind == b"s":
+                if kind == "inlineStr":
+                    value = inline
+                elif kind == "s":
                     try:
                         value = strings[int(number)]
                     except (ValueError, IndexError):
                         value = ""
-                elif not kind or kind == b"n":
+                elif not kind or kind == "n":
                     if not number:
                         value = ""
                     else:
                         try:
                             value = float(number)
                         except ValueError:
-                            value = number.decode()
+                            value = number
                         else:
                             if style and style in date_styles:
                                 value = _serial_to_date(value, epoch)
-                elif kind == b"b":
-                    value = number == b"1"
-                elif kind == b"d":
-                    value = _iso_date(number.decode())
+                elif kind == "b":
+                    value = number == "1"
+                elif kind == "d":
+                    value = _iso_date(number)
                 else:  # str (a formula's cached text without its formula), e (an error such as #N/A)
-                    value = number.decode()
+                    value = number
                 column = columns.get(letters)
                 if column is None:
-                    column = columns[letters] = column_index(letters.decode())
+                    column = columns[letters] = column_index(letters)
                 gap = column - len(cells)
                 if gap == 0:
                     cells.append(value)
@@ -533,7 +633,7 @@ class _RowScanner:
                 cells = None
             else:  # a tag the pattern does not know, or a row end outside a row
                 return None
-        return None if cells is not None else rows
+        return None if cells is not None else (rows, shaped)
 
 
 def _serial_to_date(serial: float, epoch: dt.datetime) -> dt.date | dt.datetime | float:
