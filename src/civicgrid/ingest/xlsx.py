@@ -491,9 +491,7 @@ class _RowScanner:
         return None if result is None else result[0]
 
     def _value(self, kind: str, style: str, raw: str) -> Any:
-        """A cell's value from its type, style and text (the forms `_scan` converts inline)."""
-        if kind == "inlineStr" or kind == "str" or kind == "e":
-            return raw
+        """A cell's value from its type, style and text, as `_scan` converts it inline."""
         if kind == "s":
             try:
                 return self.strings[int(raw)]
@@ -511,7 +509,7 @@ class _RowScanner:
             return raw == "1"
         if kind == "d":
             return _iso_date(raw)
-        return raw
+        return raw  # inlineStr, str, e
 
     def _learn(self, text: str) -> None:
         """Put a pattern for the commonest row shape of the block first: a row with exactly those
