@@ -265,9 +265,8 @@ class XlsxReader:
         Everything else, and every block the scanner cannot account for completely (a formula, an
         entity, rich text, a comment), goes through expat, which also reads the parts before and
         after the rows and so checks that the document as a whole is well formed."""
-        strings = self.strings
-        date_styles = self.date_styles
         epoch = _EPOCH_1904 if self.parts.date1904 else _EPOCH_1900
+        convert = functools.partial(_cell_value, self.strings, self.date_styles, epoch)
         with self.archive.open(member) as stream:
             first = stream.read(CHUNK)
             prefix = sheet_prefix(first)
@@ -319,38 +318,7 @@ class XlsxReader:
                 if name in (tag_v, tag_t):
                     capture = False
                 elif name == tag_c:
-                    raw = text
-                    value: Any
-                    if cell_type is None or cell_type == "n":
-                        if not raw:
-                            value = ""
-                        else:
-                            try:
-                                value = float(raw)
-                            except ValueError:
-                                value = raw
-                            else:
-                                if cell_style is not None and cell_style in date_styles:
-                                    value = _serial_to_date(value, epoch)
-                    elif cell_type == "s":
-                        try:
-                            value = strings[int(raw)]
-                        except (ValueError, IndexError):
-                            value = ""
-                    elif cell_type == "b":
-                        value = raw == "1"
-                    elif cell_type == "d":
-                        value = _iso_date(raw)
-                    else:  # inlineStr, str (formula result), e (error such as #N/A)
-                        value = raw
-                    gap = cell_column - len(cells)
-                    if gap == 0:
-                        cells.append(value)
-                    elif gap > 0:
-                        cells.extend([""] * gap)
-                        cells.append(value)
-                    else:
-                        cells[cell_column] = value
+                    _put(cells, cell_column, convert(cell_type or "", cell_style or "", text))
                 elif name == tag_row:
                     pending.append((row_index, cells))
                     row_closed_at = parser.CurrentByteIndex
@@ -368,7 +336,7 @@ class XlsxReader:
             parser.StartElementHandler = start
             parser.EndElementHandler = end
             parser.CharacterDataHandler = characters
-            scanner = _RowScanner(prefix.encode(), strings, date_styles, epoch)
+            scanner = _RowScanner(prefix.encode(), convert)
             fed = 0  # bytes given to expat; the blocks the scanner reads are not
 
             def feed(data: bytes) -> None:
@@ -453,7 +421,7 @@ class _RowScanner:
     LEARN_TRIES = 3  # blocks to learn from before settling for cell-by-cell matching
     LEARN_MIN_ROWS = 8  # rows of one shape a block must hold for it to be learned
 
-    def __init__(self, prefix: bytes, strings: list[str], date_styles: frozenset[str], epoch: dt.datetime) -> None:
+    def __init__(self, prefix: bytes, convert: Callable[[str, str, str], Any]) -> None:
         self.p = p = re.escape(prefix.decode())
         self.cell = (
             '<' + p + r'c r="([A-Z]{1,3})\d+"(?: s="(\d+)")?(?: t="([a-zA-Z]+)")?'
@@ -467,9 +435,7 @@ class _RowScanner:
         self.sheet_data = re.compile(rb"<" + re.escape(prefix) + rb"sheetData(?:\s[^<>]*?)?(/?)>")
         self.sheet_data_end = b"</" + prefix + b"sheetData>"
         self.row_end = b"</" + prefix + b"row>"
-        self.strings = strings
-        self.date_styles = date_styles
-        self.epoch = epoch
+        self.convert = convert  # _cell_value bound to the workbook: (type, style, text) -> value
         self.columns: dict[str, int] = {}
         # The learned row shape: its width in groups (0: none yet) and, per column, how to convert.
         self.shape_width = 0
@@ -489,27 +455,6 @@ class _RowScanner:
             self.learn_tries -= 1
             self._learn(text)
         return None if result is None else result[0]
-
-    def _value(self, kind: str, style: str, raw: str) -> Any:
-        """A cell's value from its type, style and text, as `_scan` converts it inline."""
-        if kind == "s":
-            try:
-                return self.strings[int(raw)]
-            except (ValueError, IndexError):
-                return ""
-        if not kind or kind == "n":
-            if not raw:
-                return ""
-            try:
-                number = float(raw)
-            except ValueError:
-                return raw
-            return _serial_to_date(number, self.epoch) if style in self.date_styles else number
-        if kind == "b":
-            return raw == "1"
-        if kind == "d":
-            return _iso_date(raw)
-        return raw  # inlineStr, str, e
 
     def _learn(self, text: str) -> None:
         """Put a pattern for the commonest row shape of the block first: a row with exactly those
@@ -543,7 +488,7 @@ class _RowScanner:
                 body = '><' + p + 'is><' + p + r't(?: xml:space="preserve")?>([^<]*)</' + p + 't></' + p + 'is></' + p + 'c>'
             else:
                 body = '><' + p + 'v>([^<]*)</' + p + 'v></' + p + 'c>'
-                fixes.append((column, functools.partial(self._value, kind, style)))
+                fixes.append((column, functools.partial(self.convert, kind, style)))
             parts.append('<' + p + 'c' + attributes + r'(?:\s*/>|' + body + ')')
         parts.append('</' + p + 'row>')
         self.pattern = re.compile("(?:" + "".join(parts) + ")|" + self.cell)
@@ -553,9 +498,7 @@ class _RowScanner:
 
     def _scan(self, text: str) -> tuple[list[tuple[int, list[Any]]], int] | None:
         """The block's rows and how many of them matched the learned shape, or None."""
-        strings = self.strings
-        date_styles = self.date_styles
-        epoch = self.epoch
+        convert = self.convert
         columns = self.columns
         width = self.shape_width
         gaps = self.shape_gaps
@@ -564,7 +507,6 @@ class _RowScanner:
         shaped = 0
         cells: list[Any] | None = None
         row_index = 0
-        value: Any
         for token in self.pattern.findall(text):
             if width:
                 if token[0]:  # a whole row of the learned shape
@@ -573,8 +515,8 @@ class _RowScanner:
                     values = list(token[1:width])
                     for index in gaps:
                         values.insert(index, "")
-                    for index, convert in fixes:
-                        values[index] = convert(values[index])
+                    for index, fix in fixes:
+                        values[index] = fix(values[index])
                     rows.append((int(token[0]) - 1, values))
                     shaped += 1
                     continue
@@ -583,41 +525,10 @@ class _RowScanner:
             if letters:
                 if cells is None:
                     return None
-                if kind == "inlineStr":
-                    value = inline
-                elif kind == "s":
-                    try:
-                        value = strings[int(number)]
-                    except (ValueError, IndexError):
-                        value = ""
-                elif not kind or kind == "n":
-                    if not number:
-                        value = ""
-                    else:
-                        try:
-                            value = float(number)
-                        except ValueError:
-                            value = number
-                        else:
-                            if style and style in date_styles:
-                                value = _serial_to_date(value, epoch)
-                elif kind == "b":
-                    value = number == "1"
-                elif kind == "d":
-                    value = _iso_date(number)
-                else:  # str (a formula's cached text without its formula), e (an error such as #N/A)
-                    value = number
                 column = columns.get(letters)
                 if column is None:
                     column = columns[letters] = column_index(letters)
-                gap = column - len(cells)
-                if gap == 0:
-                    cells.append(value)
-                elif gap > 0:
-                    cells.extend([""] * gap)
-                    cells.append(value)
-                else:
-                    cells[column] = value
+                _put(cells, column, inline if kind == "inlineStr" else convert(kind, style, number))
             elif row_number:
                 if cells is not None:
                     return None
@@ -632,6 +543,42 @@ class _RowScanner:
             else:  # a tag the pattern does not know, or a row end outside a row
                 return None
         return None if cells is not None else (rows, shaped)
+
+
+def _cell_value(
+    strings: list[str], date_styles: frozenset[str], epoch: dt.datetime, kind: str, style: str, raw: str
+) -> Any:
+    """A cell's value from its type (`t`, '' if none), style (`s`) and text, as calamine gives it."""
+    if not kind or kind == "n":
+        if not raw:
+            return ""
+        try:
+            number = float(raw)
+        except ValueError:
+            return raw
+        return _serial_to_date(number, epoch) if style in date_styles else number
+    if kind == "s":
+        try:
+            return strings[int(raw)]
+        except (ValueError, IndexError):
+            return ""
+    if kind == "b":
+        return raw == "1"
+    if kind == "d":
+        return _iso_date(raw)
+    return raw  # inlineStr, str (a formula's text), e (an error such as #N/A)
+
+
+def _put(cells: list[Any], column: int, value: Any) -> None:
+    """Set a row's cell, filling the columns skipped before it with ''."""
+    gap = column - len(cells)
+    if gap == 0:
+        cells.append(value)
+    elif gap > 0:
+        cells.extend([""] * gap)
+        cells.append(value)
+    else:
+        cells[column] = value
 
 
 def _serial_to_date(serial: float, epoch: dt.datetime) -> dt.date | dt.datetime | float:
