@@ -1,5 +1,6 @@
-"""A streaming .xlsx reader with flat memory: worksheets are parsed row by row with expat straight
-from the zip stream. python-calamine is faster per row but materialises a whole sheet (about 670 MB
+"""A streaming .xlsx reader with flat memory: worksheets are read from the zip stream a block of rows
+at a time, by a regular expression where the rows are plain and by expat where they are not (see
+`XlsxReader.iter_rows`). python-calamine is faster per row but materialises a whole sheet (about 670 MB
 for 1,000,000 rows × 7 columns), which breaks the 1 GiB budget of a million-row import; it still
 reads .xls, whose sheets cannot exceed 65,536 rows.
 
